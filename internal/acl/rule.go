@@ -1,0 +1,6 @@
+package acl
+
+// Rule is placeholder until the ACL engine lands.
+type Rule struct {
+	Comment string `yaml:"comment"`
+}

@@ -1,0 +1,152 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// SigningAlgorithms lists the accepted key algorithms.
+var SigningAlgorithms = []string{"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "EdDSA", "HS256", "HS384", "HS512"}
+
+// AuthenticatorTypes lists the accepted authenticator types.
+var AuthenticatorTypes = []string{"static", "htpasswd", "db", "apptoken", "ldap"}
+
+func oneOf(s string, list []string) bool {
+	for _, x := range list {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks the whole configuration and reports every problem.
+func (c *Config) Validate() error {
+	v := &Validator{}
+	if !oneOf(c.Log.Level, []string{"debug", "info", "warn", "error"}) {
+		v.Errorf("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	if !oneOf(c.Log.Format, []string{"text", "json"}) {
+		v.Errorf("log.format", "must be text or json, not %q", c.Log.Format)
+	}
+	if _, err := netip.ParseAddrPort(c.Server.Addr); err != nil && !strings.HasPrefix(c.Server.Addr, ":") {
+		v.Errorf("server.addr", "must be HOST:PORT with an IP host (e.g. 127.0.0.1:5001), not %q", c.Server.Addr)
+	}
+	if c.Server.Insecure && (c.Server.TLSCert != "" || c.Server.TLSKey != "") {
+		v.Errorf("server.insecure_http", "cannot be combined with server.tls_cert/tls_key")
+	}
+	for i, p := range c.Server.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			v.Errorf(fmt.Sprintf("server.trusted_proxies[%d]", i), "not a CIDR: %q", p)
+		}
+	}
+
+	if c.Token.Issuer == "" {
+		v.Errorf("token.issuer", "must not be empty")
+	}
+	if c.Token.Service == "" {
+		v.Errorf("token.service", "must not be empty")
+	}
+	if c.Token.Expiration < 60*time.Second {
+		v.Errorf("token.expiration", "must be at least 60s (clients treat shorter tokens as 60s), got %s", c.Token.Expiration)
+	}
+	if c.Token.Expiration > 24*time.Hour {
+		v.Errorf("token.expiration", "must be at most 24h, got %s", c.Token.Expiration)
+	}
+	for i, r := range append([]string{c.Token.Route}, c.Token.Aliases...) {
+		if !strings.HasPrefix(r, "/") {
+			path := "token.route"
+			if i > 0 {
+				path = fmt.Sprintf("token.aliases[%d]", i-1)
+			}
+			v.Errorf(path, "must start with /, got %q", r)
+		}
+	}
+	signers := 0
+	for i, k := range c.Token.Keys {
+		path := fmt.Sprintf("token.keys[%d]", i)
+		if !oneOf(k.Alg, SigningAlgorithms) {
+			v.Errorf(path+".alg", "unsupported algorithm %q (use one of %s)", k.Alg, strings.Join(SigningAlgorithms, ", "))
+		}
+		if strings.HasPrefix(k.Alg, "HS") && !c.Token.AllowHMAC {
+			v.Errorf(path+".alg", "%s tokens cannot be verified by a Docker registry (it needs a public key); use ES256, RS256 or EdDSA, or set token.allow_hmac: true if the consumer is not a registry", k.Alg)
+		}
+		if k.Key == "" {
+			v.Errorf(path+".key", "must name a key file")
+		}
+		if k.Sign {
+			signers++
+		}
+	}
+	if signers > 1 {
+		v.Errorf("token.keys", "only one key may have sign: true, found %d", signers)
+	}
+
+	names := map[string]bool{}
+	for i, a := range c.Authn.Chain {
+		path := fmt.Sprintf("authn.chain[%d]", i)
+		if !oneOf(a.Type, AuthenticatorTypes) {
+			v.Errorf(path+".type", "unknown authenticator type %q (use one of %s)", a.Type, strings.Join(AuthenticatorTypes, ", "))
+		}
+		if names[a.Name] {
+			v.Errorf(path+".name", "duplicate authenticator name %q", a.Name)
+		}
+		names[a.Name] = true
+		if a.OnError != "fail" && a.OnError != "skip" {
+			v.Errorf(path+".on_error", "must be fail or skip, not %q", a.OnError)
+		}
+		if a.Type != "static" && len(a.Users) > 0 {
+			v.Errorf(path+".users", "only for type static")
+		}
+		if a.Type != "htpasswd" && a.Path != "" {
+			v.Errorf(path+".path", "only for type htpasswd")
+		}
+		if a.Type != "ldap" && a.LDAP != nil {
+			v.Errorf(path+".ldap", "only for type ldap")
+		}
+		switch a.Type {
+		case "htpasswd":
+			if a.Path == "" {
+				v.Errorf(path+".path", "must name the htpasswd file")
+			}
+		case "ldap":
+			if a.LDAP == nil {
+				v.Errorf(path+".ldap", "must be set for type ldap")
+			} else {
+				a.LDAP.validate(v, path+".ldap")
+			}
+		case "static":
+			for name, u := range a.Users {
+				if !strings.HasPrefix(u.Password, "$2") {
+					v.Errorf(path+".users."+name+".password", "must be a bcrypt hash (make one with `portcullis hash`)")
+				}
+			}
+		}
+	}
+	if c.Authn.Cache.TTL < 0 {
+		v.Errorf("authn.cache.ttl", "must not be negative")
+	}
+	if c.Authn.Cache.MaxEntries < 0 {
+		v.Errorf("authn.cache.max_entries", "must not be negative")
+	}
+	if c.Authn.BcryptCost < 4 || c.Authn.BcryptCost > 31 {
+		v.Errorf("authn.bcrypt_cost", "must be between 4 and 31, got %d", c.Authn.BcryptCost)
+	}
+	if c.AppTokens.MaxPerUser < 0 {
+		v.Errorf("app_tokens.max_per_user", "must not be negative")
+	}
+	c.Store.validate(v, "store")
+	c.Engine.validate(v, "engine")
+	c.APIGateway.validate(v, "api_gateway")
+	return v.Err()
+}
+
+// SlogLevel is Log.Level as a slog level.
+func (c *Config) SlogLevel() slog.Level {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(c.Log.Level))
+	return l
+}

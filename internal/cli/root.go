@@ -27,6 +27,8 @@ func NewRoot(a *App) *cobra.Command {
 		newLDAPCmd(a),
 		newEngineCmd(a),
 		newAPIKeyCmd(a),
+		newKeysCmd(a),
+		newACLCmd(a),
 	)
 	for _, c := range coreCommands(a) {
 		root.AddCommand(c)

@@ -79,6 +79,11 @@ type Result struct {
 	// Reason is a short, secret-free explanation for logs ("wrong password",
 	// "account disabled", "unknown user").
 	Reason string
+	// Hashed reports that the authenticator ran a password hash (real or
+	// against a dummy) for this attempt. When no authenticator knows a user
+	// and none hashed, the chain hashes against a dummy itself, so an
+	// unknown user costs the same time as a wrong password.
+	Hashed bool
 }
 
 // Authenticator is one backend in the chain. An error means the backend
@@ -106,6 +111,16 @@ type Watcher interface {
 	// SetInvalidator registers the function to call with a user name whose
 	// entry changed ("" means every user).
 	SetInvalidator(func(user string))
+}
+
+// UserLookup is implemented by authenticators that can describe a user
+// without a password (static, htpasswd, database users). Refresh tokens
+// are only issued for users whose backend can be asked again later, so a
+// user removed from the backend loses their refresh tokens at once.
+type UserLookup interface {
+	// LookupUser returns the user's identity, or ok=false when the backend
+	// does not know the user or the account is disabled.
+	LookupUser(ctx context.Context, user string) (id *Identity, ok bool, err error)
 }
 
 // ErrBackend wraps failures of a backend (as opposed to wrong credentials).

@@ -1,0 +1,155 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Link is one authenticator in a chain with its error policy.
+type Link struct {
+	Authenticator Authenticator
+	// SkipOnError lets the chain go on to the next authenticator when this
+	// one fails (directory down); by default a failure stops the chain with
+	// an error (503), never a grant.
+	SkipOnError bool
+}
+
+// Chain runs authenticators in order; the first Grant or Deny decides.
+// Grants of Cacheable authenticators are remembered in the cache.
+type Chain struct {
+	links  []Link
+	cache  *Cache
+	logger *slog.Logger
+	dummy  []byte
+}
+
+var _ Authenticator = (*Chain)(nil)
+
+// NewChain builds a chain. cache may be nil (no caching). bcryptCost is the
+// cost of the dummy hash compared against when no authenticator knows a
+// user, so that unknown users cost the same time as wrong passwords.
+func NewChain(links []Link, cache *Cache, bcryptCost int, logger *slog.Logger) (*Chain, error) {
+	dummy, err := bcrypt.GenerateFromPassword([]byte("portcullis-dummy-password"), bcryptCost)
+	if err != nil {
+		return nil, fmt.Errorf("dummy hash: %w", err)
+	}
+	c := &Chain{links: links, cache: cache, logger: logger, dummy: dummy}
+	if cache != nil {
+		for _, l := range links {
+			if w, ok := l.Authenticator.(Watcher); ok {
+				w.SetInvalidator(cache.InvalidateUser)
+			}
+		}
+	}
+	return c, nil
+}
+
+// Name implements Authenticator.
+func (c *Chain) Name() string { return "chain" }
+
+// Cache returns the chain's verified-credential cache (nil when off).
+func (c *Chain) Cache() *Cache { return c.cache }
+
+// Links returns the chain's authenticators in order.
+func (c *Chain) Links() []Link { return c.links }
+
+// Authenticate runs the chain. An empty password is never accepted.
+func (c *Chain) Authenticate(ctx context.Context, cr Credentials) (Result, error) {
+	if cr.Username == "" || cr.Password == "" {
+		return Result{Decision: Deny, Reason: "empty user name or password"}, nil
+	}
+	if c.cache != nil {
+		if id, a, ok := c.cache.Get(cr.Username, cr.Password); ok {
+			valid := true
+			if cb, isC := a.(Cacheable); isC {
+				var err error
+				valid, err = cb.Revalidate(ctx, id)
+				if err != nil {
+					return Result{}, fmt.Errorf("%s: %w", a.Name(), err)
+				}
+			}
+			if valid {
+				return Result{Decision: Grant, Identity: id, Reason: "cached"}, nil
+			}
+			c.cache.InvalidateUser(cr.Username)
+		}
+	}
+	hashed := false
+	for _, l := range c.links {
+		a := l.Authenticator
+		res, err := a.Authenticate(ctx, cr)
+		if err != nil {
+			if l.SkipOnError {
+				c.logger.WarnContext(ctx, "authenticator failed; trying the next one", "authenticator", a.Name(), "err", err)
+				continue
+			}
+			if !errors.Is(err, ErrBackend) {
+				err = fmt.Errorf("%w: %w", ErrBackend, err)
+			}
+			return Result{}, fmt.Errorf("%s: %w", a.Name(), err)
+		}
+		hashed = hashed || res.Hashed
+		switch res.Decision {
+		case Grant:
+			if res.Identity == nil {
+				return Result{}, fmt.Errorf("%s: %w: grant without identity", a.Name(), ErrBackend)
+			}
+			if res.Identity.Source == "" {
+				res.Identity.Source = a.Name()
+			}
+			if c.cache != nil {
+				if _, isC := a.(Cacheable); isC {
+					c.cache.Put(cr.Username, cr.Password, res.Identity, a)
+				}
+			}
+			return res, nil
+		case Deny:
+			if res.Identity == nil {
+				res.Identity = &Identity{Account: cr.Username, Source: a.Name()}
+			}
+			return res, nil
+		}
+	}
+	if !hashed {
+		_ = bcrypt.CompareHashAndPassword(c.dummy, []byte(cr.Password))
+	}
+	return Result{Decision: Abstain, Reason: "unknown user"}, nil
+}
+
+// LookupUser asks the chain's authenticators that can describe users, in
+// order, for the user's current identity.
+func (c *Chain) LookupUser(ctx context.Context, user string) (*Identity, bool, error) {
+	for _, l := range c.links {
+		lu, ok := l.Authenticator.(UserLookup)
+		if !ok {
+			continue
+		}
+		id, found, err := lu.LookupUser(ctx, user)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %w", l.Authenticator.Name(), err)
+		}
+		if found {
+			if id.Source == "" {
+				id.Source = l.Authenticator.Name()
+			}
+			return id, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// CanLookup reports whether the authenticator named source can describe
+// its users later (a condition for issuing refresh tokens).
+func (c *Chain) CanLookup(source string) bool {
+	for _, l := range c.links {
+		if l.Authenticator.Name() == source {
+			_, ok := l.Authenticator.(UserLookup)
+			return ok
+		}
+	}
+	return false
+}

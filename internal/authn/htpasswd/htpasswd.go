@@ -1,0 +1,202 @@
+// Package htpasswd authenticates users from an Apache htpasswd file in the
+// Docker registry's own format (bcrypt only), reloaded when it changes.
+package htpasswd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/authn"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Backend authenticates users listed in an htpasswd file.
+type Backend struct {
+	name   string
+	path   string
+	admins []string
+	logger *slog.Logger
+
+	mu         sync.RWMutex
+	users      map[string][]byte
+	sum        [32]byte
+	invalidate func(string)
+}
+
+var (
+	_ authn.Authenticator = (*Backend)(nil)
+	_ authn.Cacheable     = (*Backend)(nil)
+	_ authn.UserLookup    = (*Backend)(nil)
+	_ authn.Watcher       = (*Backend)(nil)
+)
+
+// New loads path. A missing file is an empty user list (the file may be
+// created later, and is picked up by Reload); a malformed one is an error.
+func New(name, path string, admins []string, logger *slog.Logger) (*Backend, error) {
+	b := &Backend{name: name, path: path, admins: admins, logger: logger, users: map[string][]byte{}}
+	if err := b.Reload(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Name implements authn.Authenticator.
+func (b *Backend) Name() string { return b.name }
+
+// SetInvalidator implements authn.Watcher.
+func (b *Backend) SetInvalidator(f func(string)) {
+	b.mu.Lock()
+	b.invalidate = f
+	b.mu.Unlock()
+}
+
+// Parse reads htpasswd content: one `user:bcrypt-hash` per line; blank
+// lines and # comments are ignored. Other hash schemes (MD5, SHA1, crypt)
+// are refused, as the registry refuses them.
+func Parse(data []byte) (map[string][]byte, error) {
+	users := map[string][]byte{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		user, hash, ok := strings.Cut(line, ":")
+		if !ok || user == "" {
+			return nil, fmt.Errorf("line %d: want user:hash", n)
+		}
+		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
+			return nil, fmt.Errorf("line %d (user %s): only bcrypt hashes are supported (use htpasswd -B)", n, user)
+		}
+		if _, dup := users[user]; dup {
+			return nil, fmt.Errorf("line %d: user %s listed twice", n, user)
+		}
+		users[user] = []byte(hash)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return users, nil
+}
+
+// Reload re-reads the file if its content changed and drops cached
+// credentials of users whose entry changed.
+func (b *Backend) Reload() error {
+	data, err := os.ReadFile(b.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		data, err = nil, nil
+	}
+	if err != nil {
+		return fmt.Errorf("htpasswd %s: %w", b.path, err)
+	}
+	sum := sha256.Sum256(data)
+	b.mu.RLock()
+	same := sum == b.sum && b.users != nil
+	b.mu.RUnlock()
+	if same && len(data) > 0 {
+		return nil
+	}
+	users, err := Parse(data)
+	if err != nil {
+		return fmt.Errorf("htpasswd %s: %w", b.path, err)
+	}
+	b.mu.Lock()
+	old := b.users
+	b.users, b.sum = users, sum
+	inv := b.invalidate
+	b.mu.Unlock()
+	changed := 0
+	for u, h := range old {
+		if nh, ok := users[u]; !ok || !bytes.Equal(nh, h) {
+			changed++
+			if inv != nil {
+				inv(u)
+			}
+		}
+	}
+	if len(old) > 0 || len(users) > 0 {
+		b.logger.Info("htpasswd loaded", "path", b.path, "users", len(users), "changed_or_removed", changed)
+	}
+	return nil
+}
+
+// Watch reloads the file when its modification time or size changes,
+// until ctx ends.
+func (b *Backend) Watch(ctx context.Context, every time.Duration) {
+	var lastMod time.Time
+	var lastSize int64 = -1
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fi, err := os.Stat(b.path)
+		var mod time.Time
+		var size int64
+		if err == nil {
+			mod, size = fi.ModTime(), fi.Size()
+		}
+		if mod.Equal(lastMod) && size == lastSize {
+			continue
+		}
+		lastMod, lastSize = mod, size
+		if err := b.Reload(); err != nil {
+			b.logger.Error("htpasswd reload failed; keeping the previous users", "err", err)
+		}
+	}
+}
+
+// Authenticate implements authn.Authenticator.
+func (b *Backend) Authenticate(_ context.Context, c authn.Credentials) (authn.Result, error) {
+	b.mu.RLock()
+	hash, ok := b.users[c.Username]
+	b.mu.RUnlock()
+	if !ok {
+		return authn.Result{Decision: authn.Abstain}, nil
+	}
+	if err := bcrypt.CompareHashAndPassword(hash, []byte(c.Password)); err != nil {
+		return authn.Result{Decision: authn.Deny, Reason: "wrong password", Hashed: true}, nil
+	}
+	return authn.Result{Decision: authn.Grant, Identity: b.identity(c.Username), Hashed: true}, nil
+}
+
+func (b *Backend) identity(user string) *authn.Identity {
+	return &authn.Identity{Account: user, Admin: slices.Contains(b.admins, user), Source: b.name, Kind: authn.KindPassword}
+}
+
+// Revalidate implements authn.Cacheable: the user must still be listed
+// (changed entries are dropped from the cache on reload).
+func (b *Backend) Revalidate(_ context.Context, id *authn.Identity) (bool, error) {
+	b.mu.RLock()
+	_, ok := b.users[id.Account]
+	b.mu.RUnlock()
+	return ok, nil
+}
+
+// LookupUser implements authn.UserLookup.
+func (b *Backend) LookupUser(_ context.Context, user string) (*authn.Identity, bool, error) {
+	b.mu.RLock()
+	_, ok := b.users[user]
+	b.mu.RUnlock()
+	if !ok {
+		return nil, false, nil
+	}
+	return b.identity(user), true, nil
+}

@@ -98,11 +98,9 @@ func TestDockerCLILoginPushPull(t *testing.T) {
 	if strings.TrimSpace(out) != strings.TrimSpace(want) {
 		t.Fatalf("pulled image id %s, pushed %s", out, want)
 	}
+	mustDocker("", "tag", "busybox:e2e", reg.Host+"/bob/busybox:1")
 	if out, err := docker("", "push", reg.Host+"/bob/busybox:1"); err == nil {
-		mustDocker("", "tag", "busybox:e2e", reg.Host+"/bob/busybox:1")
-		if out, err = docker("", "push", reg.Host+"/bob/busybox:1"); err == nil {
-			t.Fatalf("alice pushed into bob's namespace:\n%s", out)
-		}
+		t.Fatalf("alice pushed into bob's namespace:\n%s", out)
 	}
 
 	// Revoking the session makes the stored identity token useless.

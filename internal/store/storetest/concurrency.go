@@ -1,0 +1,102 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/store"
+)
+
+// parallel runs fn n times at once and returns the errors in order.
+func parallel(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	startGate := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-startGate
+			errs[i] = fn(i)
+		})
+	}
+	close(startGate)
+	wg.Wait()
+	return errs
+}
+
+func countErrs(t *testing.T, errs []error, want error) (ok, matched int) {
+	t.Helper()
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, want):
+			matched++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	return ok, matched
+}
+
+var concurrencyCases = []testCase{
+	{"ParallelCreateUsers", func(t *testing.T, s store.Store, clk *Clock) {
+		c := ctx(t)
+		errs := parallel(20, func(i int) error {
+			return s.CreateUser(c, store.User{Name: fmt.Sprint("user", i), PasswordHash: []byte("h")})
+		})
+		if ok, _ := countErrs(t, errs, nil); ok != 20 {
+			t.Errorf("%d of 20 distinct users created", ok)
+		}
+		errs = parallel(20, func(i int) error {
+			return s.CreateUser(c, store.User{Name: "same", PasswordHash: fmt.Appendf(nil, "h%d", i)})
+		})
+		if ok, dup := countErrs(t, errs, store.ErrAlreadyExists); ok != 1 || dup != 19 {
+			t.Errorf("same name: %d created, %d ErrAlreadyExists; want 1 and 19", ok, dup)
+		}
+		list, err := s.ListUsers(c)
+		mustNil(t, err)
+		if len(list) != 21 {
+			t.Errorf("%d users stored, want 21", len(list))
+		}
+	}},
+	{"AppTokenCapRace", func(t *testing.T, s store.Store, clk *Clock) {
+		c := ctx(t)
+		const max = 5
+		errs := parallel(20, func(i int) error {
+			return s.CreateAppToken(c, store.AppToken{User: "racer", Name: fmt.Sprint("t", i), Hash: hash(fmt.Sprint("race", i))}, max)
+		})
+		ok, limited := countErrs(t, errs, store.ErrLimitReached)
+		if ok != max || limited != 20-max {
+			t.Errorf("%d created, %d ErrLimitReached; want %d and %d", ok, limited, max, 20-max)
+		}
+		list, err := s.ListAppTokens(c, "racer")
+		mustNil(t, err)
+		if len(list) != max {
+			t.Errorf("user holds %d tokens, cap is %d", len(list), max)
+		}
+	}},
+	{"ClaimOnceRace", func(t *testing.T, s store.Store, clk *Clock) {
+		c := ctx(t)
+		var mu sync.Mutex
+		wins := 0
+		errs := parallel(20, func(i int) error {
+			ok, err := s.ClaimOnce(c, "contested", clk.Now().Add(time.Minute))
+			if ok {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+			return err
+		})
+		countErrs(t, errs, nil)
+		if wins != 1 {
+			t.Errorf("%d concurrent claims won, want exactly 1", wins)
+		}
+	}},
+	{"Ping", func(t *testing.T, s store.Store, clk *Clock) {
+		mustNil(t, s.Ping(ctx(t)))
+	}},
+}

@@ -49,15 +49,9 @@ func (rc *regexCache) get(src string) *regexp.Regexp {
 	return re
 }
 
-// values returns the non-empty values a placeholder key stands for, or
-// nil when it cannot be substituted (anonymous account, missing label).
-func values(s *Subject, key string) []string {
-	if key == "account" {
-		if s.Anonymous || s.Account == "" {
-			return nil
-		}
-		return []string{s.Account}
-	}
+// labelValues returns the distinct non-empty values of the label a
+// ${labels:KEY} placeholder names; none means it cannot be substituted.
+func labelValues(s *Subject, key string) []string {
 	var out []string
 	for _, v := range s.Labels[strings.TrimPrefix(key, "labels:")] {
 		if v != "" && !contains(out, v) {
@@ -74,10 +68,26 @@ func values(s *Subject, key string) []string {
 // a key used more than once must take the same value everywhere, so its
 // values are tried one combination at a time.
 func (t *template) match(rc *regexCache, s *Subject, name string) (bool, error) {
-	vals := make([][]string, len(t.keys))
+	// Most templates have one or two keys: keep the scratch on the stack.
+	var valsBuf [4][]string
+	var choiceBuf [4]int
+	vals, choice := valsBuf[:0], choiceBuf[:0]
+	if len(t.keys) > len(valsBuf) {
+		vals, choice = make([][]string, 0, len(t.keys)), make([]int, 0, len(t.keys))
+	}
+	vals, choice = vals[:len(t.keys)], choice[:len(t.keys)]
+	var account [1]string
 	combos := 1
 	for i, k := range t.keys {
-		vals[i] = values(s, k)
+		if k == "account" {
+			if s.Anonymous || s.Account == "" {
+				return false, nil
+			}
+			account[0] = s.Account
+			vals[i] = account[:]
+			continue
+		}
+		vals[i] = labelValues(s, k)
 		if len(vals[i]) == 0 {
 			return false, nil
 		}
@@ -88,7 +98,6 @@ func (t *template) match(rc *regexCache, s *Subject, name string) (bool, error) 
 			}
 		}
 	}
-	choice := make([]int, len(t.keys))
 	for {
 		re, err := t.compile(rc, vals, choice)
 		if err != nil {

@@ -1,11 +1,14 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/acl"
 )
 
 // SigningAlgorithms lists the accepted key algorithms.
@@ -137,6 +140,16 @@ func (c *Config) Validate() error {
 	}
 	if c.AppTokens.MaxPerUser < 0 {
 		v.Errorf("app_tokens.max_per_user", "must not be negative")
+	}
+	if !c.ACLDefault {
+		if _, err := acl.New(c.ACL); err != nil {
+			var ae *acl.Error
+			if errors.As(err, &ae) {
+				v.errs = append(v.errs, ae.Problems...)
+			} else {
+				v.Errorf("acl", "%v", err)
+			}
+		}
 	}
 	c.Store.validate(v, "store")
 	c.Engine.validate(v, "engine")

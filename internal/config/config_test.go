@@ -1,0 +1,96 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse(nil, "/tmp/pc", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.Addr != "127.0.0.1:5001" || c.Token.Route != "/token" || c.Token.Keys[0].Alg != "ES256" ||
+		c.Authn.BcryptCost != 10 || !c.ACLDefault || c.AppTokens.MaxPerUser != 5 || c.Server.TLSCert != "/tmp/pc/tls.crt" {
+		t.Fatalf("unexpected defaults: %+v", c)
+	}
+	if len(c.Authn.Chain) != 3 || c.Authn.Chain[1].Path != "/tmp/pc/htpasswd" {
+		t.Fatalf("default chain %+v", c.Authn.Chain)
+	}
+}
+
+func TestUnknownKeysAreErrors(t *testing.T) {
+	for _, y := range []string{
+		"servr:\n  addr: 127.0.0.1:1\n",
+		"acl:\n  - match: {acount: alice}\n    actions: [pull]\n",
+		"token:\n  keys:\n    - {key: k, algo: ES256}\n",
+	} {
+		if _, err := Parse([]byte(y), "/tmp/pc", noEnv); err == nil {
+			t.Errorf("accepted %q", y)
+		}
+	}
+}
+
+func TestValidationNamesEveryField(t *testing.T) {
+	y := `
+log: {level: loud}
+server: {addr: "nowhere"}
+token:
+  expiration: 10s
+  keys:
+    - {key: a, alg: HS256}
+    - {key: b, alg: XX512}
+authn:
+  chain:
+    - {type: htpasswd}
+    - {type: magic}
+acl:
+  - match: {name: "/[/"}
+    actions: [pull]
+`
+	_, err := Parse([]byte(y), "/tmp/pc", noEnv)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{"log.level", "server.addr", "token.expiration", "token.keys[0].alg", "registry",
+		"token.keys[1].alg", "authn.chain[0].path", "authn.chain[1].type", "acl[0]"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestHMACNeedsOptIn(t *testing.T) {
+	y := "token:\n  allow_hmac: true\n  keys:\n    - {key: k, alg: HS256, sign: true}\n"
+	if _, err := Parse([]byte(y), "/tmp/pc", noEnv); err != nil {
+		t.Fatalf("HS256 with allow_hmac refused: %v", err)
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	env := map[string]string{
+		"PORTCULLIS_SERVER_ADDR":          "127.0.0.1:9999",
+		"PORTCULLIS_TOKEN_EXPIRATION":     "10m",
+		"PORTCULLIS_SERVER_INSECURE_HTTP": "true",
+		"PORTCULLIS_AUTHN_CACHE_ENABLED":  "false",
+	}
+	c, err := Parse([]byte("server: {addr: 127.0.0.1:1}\n"), "/tmp/pc", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.Addr != "127.0.0.1:9999" || c.Token.Expiration != 10*time.Minute || !c.Server.Insecure || c.Authn.Cache.On() {
+		t.Fatalf("env not applied: %+v", c.Server)
+	}
+	_, err = Parse(nil, "/tmp/pc", func(k string) (string, bool) {
+		if k == "PORTCULLIS_TOKEN_EXPIRATION" {
+			return "soon", true
+		}
+		return "", false
+	})
+	if err == nil || !strings.Contains(err.Error(), "token.expiration") {
+		t.Fatalf("bad env value: %v", err)
+	}
+}

@@ -1,0 +1,166 @@
+package ldap
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/portcullis/portcullis/internal/authn"
+)
+
+// Connections are pooled and shared by searches and user binds. A user
+// bind changes who the connection is bound as, so every connection records
+// its current identity and is re-bound as the service account before the
+// next search (bindService is a no-op when it already is). This keeps one
+// TLS handshake per connection instead of one per login, and a search
+// never runs with a previous user's rights. A connection whose re-bind or
+// any operation fails at the network level is closed, never put back.
+
+// bindState is who a connection is bound as.
+type bindState int
+
+const (
+	boundNone bindState = iota
+	boundService
+	boundUser
+)
+
+// conn is one pooled directory connection.
+type conn struct {
+	l      *ldap.Conn
+	server string
+	state  bindState
+	// reused reports that the connection came from the idle pool: it may
+	// have died while idle (server restart), so a network failure on it is
+	// retried once on a fresh connection.
+	reused bool
+	broken atomic.Bool
+}
+
+func (c *conn) close() { _ = c.l.Close() }
+
+// pool bounds open connections to size: a lease takes a slot, then an idle
+// connection or a new one; a returned connection goes back to the idle set
+// unless it is broken.
+type pool struct {
+	slots chan struct{}
+	idle  chan *conn
+
+	mu     sync.Mutex
+	closed bool
+}
+
+func newPool(size int) *pool {
+	return &pool{slots: make(chan struct{}, size), idle: make(chan *conn, size)}
+}
+
+func (p *pool) get(ctx context.Context, dial func(context.Context) (*conn, error)) (*conn, error) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: waiting for an LDAP connection: %w", authn.ErrBackend, ctx.Err())
+	}
+	for {
+		select {
+		case c := <-p.idle:
+			if c.l.IsClosing() {
+				c.close()
+				continue
+			}
+			c.reused = true
+			return c, nil
+		default:
+		}
+		break
+	}
+	c, err := dial(ctx)
+	if err != nil {
+		<-p.slots
+		return nil, err
+	}
+	return c, nil
+}
+
+func (p *pool) put(c *conn) {
+	defer func() { <-p.slots }()
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed || c.broken.Load() || c.l.IsClosing() {
+		c.close()
+		return
+	}
+	c.reused = false
+	select {
+	case p.idle <- c:
+	default:
+		c.close()
+	}
+}
+
+func (p *pool) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	for {
+		select {
+		case c := <-p.idle:
+			c.close()
+		default:
+			return
+		}
+	}
+}
+
+// withConn runs fn on a pooled connection. fn must be safe to run twice:
+// when it fails at the network level on a connection that sat idle, it is
+// run once more on a fresh connection, so that the first request after a
+// directory restart succeeds. A cancelled ctx closes the connection, which
+// ends any operation in flight.
+func (b *Backend) withConn(ctx context.Context, fn func(*conn) error) error {
+	for attempt := 0; ; attempt++ {
+		c, err := b.pool.get(ctx, b.dial)
+		if err != nil {
+			return err
+		}
+		stop := context.AfterFunc(ctx, func() { c.broken.Store(true); c.close() })
+		err = fn(c)
+		if !stop() {
+			c.broken.Store(true)
+		}
+		if err != nil && isConnError(err) {
+			c.broken.Store(true)
+		}
+		reused := c.reused
+		b.pool.put(c)
+		if err == nil || !isConnError(err) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %s: %w", authn.ErrBackend, c.server, ctx.Err())
+		}
+		if !reused || attempt > 0 {
+			b.logger.WarnContext(ctx, "ldap request failed", "authenticator", b.name, "server", c.server, "err", err)
+			return fmt.Errorf("%w: %s: %w", authn.ErrBackend, c.server, err)
+		}
+		b.logger.DebugContext(ctx, "ldap pooled connection dead; retrying on a new one", "authenticator", b.name, "server", c.server, "err", err)
+	}
+}
+
+// bindService makes c bound as the service account (if one is configured
+// and it is not already).
+func (b *Backend) bindService(c *conn) error {
+	if b.cfg.BindDN == "" || c.state == boundService {
+		return nil
+	}
+	c.l.SetTimeout(b.cfg.BindTimeout)
+	c.state = boundNone
+	if err := c.l.Bind(b.cfg.BindDN, b.bindPassword); err != nil {
+		c.broken.Store(true)
+		return err
+	}
+	c.state = boundService
+	return nil
+}

@@ -1,0 +1,86 @@
+package engine
+
+import "strings"
+
+// bodyKind names the request bodies the gateway inspects.
+type bodyKind int
+
+const (
+	bodyNone bodyKind = iota
+	bodyContainerCreate
+	bodyExecCreate
+	bodyVolumeCreate
+)
+
+// route is what a request is, in policy terms.
+type route struct {
+	// Section is one of config.EngineSections, or "" for paths the gateway
+	// does not know (only the full policy reaches them).
+	Section string
+	// Method is the method policies judge: the request's, except for
+	// websocket attach, a GET that writes to the container's stdin and so
+	// counts as POST.
+	Method string
+	Body   bodyKind
+}
+
+// classify maps a version-less path to its section the way dockerd's
+// router does. Container and image routes end in the action
+// (`/containers/{name:.*}/archive`), so their last segment decides.
+func classify(method, p string) route {
+	r := route{Method: method}
+	trimmed := strings.TrimPrefix(p, "/")
+	first, rest, _ := strings.Cut(trimmed, "/")
+	last := trimmed
+	if i := strings.LastIndexByte(trimmed, '/'); i >= 0 {
+		last = trimmed[i+1:]
+	}
+	switch first {
+	case "_ping":
+		if rest == "" {
+			r.Section = "ping"
+		}
+	case "version", "info", "events", "auth", "commit", "session", "grpc":
+		if rest == "" {
+			r.Section = first
+		}
+	case "build", "configs", "distribution", "networks", "nodes", "plugins",
+		"secrets", "services", "swarm", "system", "tasks", "exec":
+		r.Section = first
+	case "volumes":
+		r.Section = "volumes"
+		if method == "POST" && rest == "create" {
+			r.Body = bodyVolumeCreate
+		}
+	case "images":
+		r.Section = "images"
+		if (method == "GET" || method == "HEAD") && last == "get" {
+			r.Section = "image_export"
+		}
+	case "containers":
+		r.Section = "containers"
+		switch method {
+		case "DELETE":
+		case "GET", "HEAD":
+			switch {
+			case last == "archive" || last == "export":
+				r.Section = "archive"
+			case last == "ws" && strings.HasSuffix(trimmed, "/attach/ws"):
+				r.Method = "POST"
+			}
+		case "PUT":
+			if last == "archive" {
+				r.Section = "archive"
+			}
+		case "POST":
+			switch {
+			case rest == "create":
+				r.Body = bodyContainerCreate
+			case last == "exec" && rest != "exec":
+				r.Section = "exec"
+				r.Body = bodyExecCreate
+			}
+		}
+	}
+	return r
+}

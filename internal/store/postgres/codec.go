@@ -1,0 +1,166 @@
+package postgres
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/portcullis/portcullis/internal/store"
+)
+
+// Bounds on what the store accepts, so a caller bug or hostile input cannot
+// fill the database with huge rows.
+const (
+	maxNameLen = 256
+	maxKeyLen  = 512
+	maxJSONLen = 64 << 10
+)
+
+// ts is a time argument: UTC to the microsecond, or NULL for zero.
+func ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return utc(t)
+}
+
+// utc is t as the store returns it: UTC, microsecond precision (that of
+// timestamptz).
+func utc(t time.Time) time.Time { return t.Truncate(time.Microsecond).UTC() }
+
+// fromTS decodes a nullable timestamptz.
+func fromTS(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// encodeList stores a list as a JSON array; nil and empty are both "[]".
+func encodeList(l []string) (string, error) {
+	if l == nil {
+		l = []string{}
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		return "", err
+	}
+	if len(b) > maxJSONLen {
+		return "", fmt.Errorf("list too long (%d bytes encoded)", len(b))
+	}
+	return string(b), nil
+}
+
+// decodeList reads encodeList's output; an empty list is nil.
+func decodeList(s string) ([]string, error) {
+	var l []string
+	if err := json.Unmarshal([]byte(s), &l); err != nil {
+		return nil, fmt.Errorf("decode list: %w", err)
+	}
+	if len(l) == 0 {
+		return nil, nil
+	}
+	return l, nil
+}
+
+// encodeLabels keeps nil (NULL) apart from empty ("{}").
+func encodeLabels(m map[string][]string) (*string, error) {
+	if m == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxJSONLen {
+		return nil, fmt.Errorf("labels too long (%d bytes encoded)", len(b))
+	}
+	s := string(b)
+	return &s, nil
+}
+
+func decodeLabels(v *string) (map[string][]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	m := map[string][]string{}
+	if err := json.Unmarshal([]byte(*v), &m); err != nil {
+		return nil, fmt.Errorf("decode labels: %w", err)
+	}
+	return m, nil
+}
+
+// isUnique reports a unique_violation.
+func isUnique(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+func checkHash(h []byte) error {
+	if len(h) != sha256.Size {
+		return fmt.Errorf("hash must be %d bytes, got %d", sha256.Size, len(h))
+	}
+	return nil
+}
+
+func checkName(what, s string) error {
+	if s == "" {
+		return fmt.Errorf("%s must not be empty", what)
+	}
+	return checkLen(what, s)
+}
+
+// checkLen bounds free-text fields that may be empty.
+func checkLen(what, s string) error {
+	if len(s) > maxNameLen {
+		return fmt.Errorf("%s longer than %d bytes", what, maxNameLen)
+	}
+	return nil
+}
+
+// lockKey maps a name to an advisory-lock key. Two names sharing a key
+// only serialise more than needed.
+func lockKey(scope, name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(scope))
+	h.Write([]byte{0})
+	h.Write([]byte(name))
+	return int64(h.Sum64())
+}
+
+// dedupUses keeps the latest use per hash and orders them by hash, so
+// concurrent batches lock rows in the same order and cannot deadlock.
+func dedupUses(uses []store.Usage) []store.Usage {
+	latest := make(map[string]store.Usage, len(uses))
+	for _, u := range uses {
+		if checkHash(u.Hash) != nil || u.At.IsZero() {
+			continue
+		}
+		if len(u.Addr) > maxNameLen {
+			u.Addr = u.Addr[:maxNameLen]
+		}
+		if old, ok := latest[string(u.Hash)]; !ok || u.At.After(old.At) {
+			latest[string(u.Hash)] = u
+		}
+	}
+	out := make([]store.Usage, 0, len(latest))
+	for _, u := range latest {
+		out = append(out, u)
+	}
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].Hash, out[j].Hash) < 0 })
+	return out
+}
+
+// rowsOne maps "no row changed" to notFound.
+func rowsOne(tag pgconn.CommandTag, notFound error) error {
+	if tag.RowsAffected() == 0 {
+		return notFound
+	}
+	return nil
+}

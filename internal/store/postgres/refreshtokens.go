@@ -1,0 +1,100 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/portcullis/portcullis/internal/store"
+)
+
+const refreshCols = "id, user_name, client_id, hash, created_at, expires_at, last_used_at, last_used_addr"
+
+func scanRefresh(r pgx.Row) (store.RefreshToken, error) {
+	var (
+		t             store.RefreshToken
+		created       time.Time
+		expires, used *time.Time
+	)
+	if err := r.Scan(&t.ID, &t.User, &t.ClientID, &t.Hash, &created, &expires, &used, &t.LastUsedAddr); err != nil {
+		return store.RefreshToken{}, err
+	}
+	t.CreatedAt, t.ExpiresAt, t.LastUsedAt = created.UTC(), fromTS(expires), fromTS(used)
+	return t, nil
+}
+
+// CreateRefreshToken stores t; a zero CreatedAt is now.
+func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
+	if err := errors.Join(checkName("refresh token id", t.ID), checkName("user", t.User),
+		checkHash(t.Hash), checkLen("client id", t.ClientID)); err != nil {
+		return fmt.Errorf("create refresh token: %w", err)
+	}
+	created := t.CreatedAt
+	if created.IsZero() {
+		created = s.now()
+	}
+	_, err := s.pool.Exec(ctx, "INSERT INTO refresh_tokens ("+refreshCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		t.ID, t.User, t.ClientID, t.Hash, utc(created), ts(t.ExpiresAt), ts(t.LastUsedAt), t.LastUsedAddr)
+	if isUnique(err) {
+		return fmt.Errorf("create refresh token %q: %w", t.ID, store.ErrAlreadyExists)
+	}
+	if err != nil {
+		return fmt.Errorf("create refresh token %q: %w", t.ID, err)
+	}
+	return nil
+}
+
+// GetRefreshTokenByHash looks a refresh token up by its secret's SHA-256.
+func (s *Store) GetRefreshTokenByHash(ctx context.Context, hash []byte) (store.RefreshToken, error) {
+	if checkHash(hash) != nil {
+		return store.RefreshToken{}, fmt.Errorf("refresh token: %w", store.ErrNotFound)
+	}
+	t, err := scanRefresh(s.pool.QueryRow(ctx, "SELECT "+refreshCols+" FROM refresh_tokens WHERE hash = $1", hash))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.RefreshToken{}, fmt.Errorf("refresh token: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.RefreshToken{}, fmt.Errorf("get refresh token: %w", err)
+	}
+	return t, nil
+}
+
+// ListRefreshTokens lists one user's refresh tokens (everyone's for ""),
+// oldest first.
+func (s *Store) ListRefreshTokens(ctx context.Context, user string) ([]store.RefreshToken, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+refreshCols+` FROM refresh_tokens WHERE ($1 = '' OR user_name = $1)
+		ORDER BY created_at, id COLLATE "C"`, user)
+	if err != nil {
+		return nil, fmt.Errorf("list refresh tokens: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.RefreshToken, error) { return scanRefresh(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list refresh tokens: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteRefreshToken revokes one of user's refresh tokens.
+func (s *Store) DeleteRefreshToken(ctx context.Context, user, id string) error {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM refresh_tokens WHERE user_name = $1 AND id = $2", user, id)
+	if err != nil {
+		return fmt.Errorf("delete refresh token %q: %w", id, err)
+	}
+	return rowsOne(tag, fmt.Errorf("refresh token %q of %q: %w", id, user, store.ErrNotFound))
+}
+
+// DeleteRefreshTokens revokes all of user's refresh tokens.
+func (s *Store) DeleteRefreshTokens(ctx context.Context, user string) (int, error) {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM refresh_tokens WHERE user_name = $1", user)
+	if err != nil {
+		return 0, fmt.Errorf("delete refresh tokens of %q: %w", user, err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// TouchRefreshTokens records last uses in one transaction.
+func (s *Store) TouchRefreshTokens(ctx context.Context, uses []store.Usage) error {
+	return s.touch(ctx, "refresh_tokens", true, uses)
+}

@@ -1,0 +1,63 @@
+package apptoken
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/store"
+)
+
+// MaxNameLen is the longest token name.
+const MaxNameLen = 64
+
+// ValidateName checks a token name: 1 to 64 characters among letters,
+// digits, '.', '_' and '-'.
+func ValidateName(name string) error {
+	if name == "" || len(name) > MaxNameLen {
+		return invalid("token name must be 1 to %d characters long", MaxNameLen)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !isBase62(c) && c != '.' && c != '_' && c != '-' {
+			return invalid("token name %q: use letters, digits, '.', '_' and '-'", name)
+		}
+	}
+	return nil
+}
+
+// Create makes a token for user and returns it; it is the only time the
+// token is seen, the store keeps its hash. expires zero means never. At
+// most max tokens per user (max <= 0: no cap). The caller checks that the
+// user exists.
+func Create(ctx context.Context, st store.AppTokenStore, user, name string, scopes []string, expires time.Time, max int) (string, error) {
+	if err := ValidateName(name); err != nil {
+		return "", err
+	}
+	if err := ValidateScopes(scopes); err != nil {
+		return "", err
+	}
+	if !expires.IsZero() && !expires.After(time.Now()) {
+		return "", invalid("the expiry %s is in the past", expires.Format(time.RFC3339))
+	}
+	token, hash, err := Generate()
+	if err != nil {
+		return "", err
+	}
+	err = st.CreateAppToken(ctx, store.AppToken{
+		User: user, Name: name, Hash: hash, Scopes: scopes, ExpiresAt: expires,
+	}, max)
+	switch {
+	case errors.Is(err, store.ErrLimitReached):
+		return "", &userError{
+			msg: fmt.Sprintf("user %s already has %d app tokens (the maximum); revoke one with `portcullis apptoken revoke`", user, max),
+			err: err,
+		}
+	case errors.Is(err, store.ErrAlreadyExists):
+		return "", &userError{msg: fmt.Sprintf("a token named %s already exists", name), err: err}
+	case err != nil:
+		return "", fmt.Errorf("create app token: %w", err)
+	}
+	return token, nil
+}

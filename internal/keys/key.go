@@ -14,7 +14,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Key is one token signing key.
+// Key is one token signing key. Build it with Generate, Load or Ensure,
+// and treat it as read-only afterwards: the encoded header is cached on
+// first use. Always pass it by pointer.
 type Key struct {
 	// Alg is ES256 ES384 ES512 RS256 RS384 RS512 EdDSA HS256 HS384 HS512.
 	Alg string

@@ -60,3 +60,29 @@ func BenchmarkSignCompact(b *testing.B) {
 		})
 	}
 }
+
+// TestSignCompactConcurrent signs from many goroutines with a key whose
+// header has not been encoded yet (run with -race).
+func TestSignCompactConcurrent(t *testing.T) {
+	t.Parallel()
+	k := genKey(t, "EdDSA")
+	set, _ := NewSet([]*Key{k}, 0)
+	payload := claimsJSON(t)
+	errs := make(chan error, 8*20)
+	for range 8 {
+		go func() {
+			for range 20 {
+				tok, err := k.SignCompact(payload)
+				if err == nil {
+					err = set.Verify(tok, []string{"EdDSA"}, &jwt.RegisteredClaims{})
+				}
+				errs <- err
+			}
+		}()
+	}
+	for range 8 * 20 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"text/template"
@@ -135,3 +136,5 @@ func mustDecide(t *testing.T, b *Backend, user, password string, want authn.Deci
 }
 
 func fmtLabels(l map[string][]string) string { return fmt.Sprint(l) }
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }

@@ -12,10 +12,13 @@ import (
 const maxUsernameLen = 256
 
 // validUsername reports whether name can be a directory user name: not
-// empty, bounded, valid UTF-8 and free of control characters. Anything
-// else is refused before a filter or DN is built from it.
+// empty, bounded, valid UTF-8, free of control characters and of leading
+// or trailing spaces. Anything else is refused before a filter or DN is
+// built from it. Spaces are refused because directory matching rules
+// ignore them: " alice" would bind as alice yet be a different account
+// name to the ACL.
 func validUsername(name string) bool {
-	if name == "" || len(name) > maxUsernameLen || !utf8.ValidString(name) {
+	if name == "" || len(name) > maxUsernameLen || !utf8.ValidString(name) || strings.TrimSpace(name) != name {
 		return false
 	}
 	for _, r := range name {

@@ -32,7 +32,8 @@ func scanAppToken(r pgx.Row) (store.AppToken, error) {
 // <= 0 means no cap). A per-user advisory lock makes count-then-insert
 // atomic across connections and instances, even for users without a row.
 func (s *Store) CreateAppToken(ctx context.Context, t store.AppToken, max int) error {
-	if err := errors.Join(checkName("user", t.User), checkName("token name", t.Name), checkHash(t.Hash)); err != nil {
+	if err := errors.Join(checkName("user", t.User), checkName("token name", t.Name), checkHash(t.Hash),
+		checkLen("last used address", t.LastUsedAddr)); err != nil {
 		return fmt.Errorf("create app token: %w", err)
 	}
 	scopes, err := encodeList(t.Scopes)

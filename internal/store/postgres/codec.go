@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sort"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/portcullis/portcullis/internal/store"
@@ -44,6 +46,9 @@ func fromTS(t *time.Time) time.Time {
 
 // encodeList stores a list as a JSON array; nil and empty are both "[]".
 func encodeList(l []string) (string, error) {
+	if err := checkList("list entry", l); err != nil {
+		return "", err
+	}
 	if l == nil {
 		l = []string{}
 	}
@@ -71,6 +76,11 @@ func decodeList(s string) ([]string, error) {
 
 // encodeLabels keeps nil (NULL) apart from empty ("{}").
 func encodeLabels(m map[string][]string) (*string, error) {
+	for k, vs := range m {
+		if err := errors.Join(checkText("label name", k), checkList("label value", vs)); err != nil {
+			return nil, err
+		}
+	}
 	if m == nil {
 		return nil, nil
 	}
@@ -121,6 +131,28 @@ func checkLen(what, s string) error {
 	if len(s) > maxNameLen {
 		return fmt.Errorf("%s longer than %d bytes", what, maxNameLen)
 	}
+	return checkText(what, s)
+}
+
+// checkText refuses what one of the databases could not store as given:
+// PostgreSQL rejects invalid UTF-8 and NUL in text, and JSON would
+// silently replace invalid UTF-8. Both stores refuse the same inputs.
+func checkText(what, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s is not valid UTF-8", what)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("%s contains a NUL byte", what)
+	}
+	return nil
+}
+
+func checkList(what string, l []string) error {
+	for _, x := range l {
+		if err := checkText(what, x); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -142,8 +174,8 @@ func dedupUses(uses []store.Usage) []store.Usage {
 		if checkHash(u.Hash) != nil || u.At.IsZero() {
 			continue
 		}
-		if len(u.Addr) > maxNameLen {
-			u.Addr = u.Addr[:maxNameLen]
+		if len(u.Addr) > maxNameLen || checkText("address", u.Addr) != nil {
+			u.Addr = "" // informational only: never fail a batch for it
 		}
 		if old, ok := latest[string(u.Hash)]; !ok || u.At.After(old.At) {
 			latest[string(u.Hash)] = u

@@ -15,6 +15,9 @@ func (s *Store) ClaimOnce(ctx context.Context, key string, expires time.Time) (b
 	if key == "" || len(key) > maxKeyLen {
 		return false, errors.New("claim once: key must be 1 to 512 bytes")
 	}
+	if err := checkText("key", key); err != nil {
+		return false, fmt.Errorf("claim once: %w", err)
+	}
 	tag, err := s.pool.Exec(ctx, `INSERT INTO replay_keys (key, expires_at) VALUES ($1, $2)
 		ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at
 		WHERE replay_keys.expires_at <= $3`,

@@ -30,7 +30,8 @@ func scanAppToken(r scanner) (store.AppToken, error) {
 // <= 0 means no cap). Counting and inserting happen in one IMMEDIATE
 // transaction, so concurrent creations cannot overshoot the cap.
 func (s *Store) CreateAppToken(ctx context.Context, t store.AppToken, max int) error {
-	if err := errors.Join(checkName("user", t.User), checkName("token name", t.Name), checkHash(t.Hash)); err != nil {
+	if err := errors.Join(checkName("user", t.User), checkName("token name", t.Name), checkHash(t.Hash),
+		checkLen("last used address", t.LastUsedAddr)); err != nil {
 		return fmt.Errorf("create app token: %w", err)
 	}
 	scopes, err := encodeList(t.Scopes)
@@ -154,8 +155,8 @@ func (s *Store) touch(ctx context.Context, table string, withAddr bool, uses []s
 				continue
 			}
 			addr := u.Addr
-			if len(addr) > maxNameLen {
-				addr = addr[:maxNameLen]
+			if len(addr) > maxNameLen || checkText("address", addr) != nil {
+				addr = "" // informational only: never fail a batch for it
 			}
 			if _, err := stmt.ExecContext(ctx, u.At.UnixMicro(), addr, u.Hash); err != nil {
 				return err

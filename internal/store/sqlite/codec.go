@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -48,6 +50,9 @@ func boolInt(b bool) int64 {
 
 // encodeList stores a list as a JSON array; nil and empty are both "[]".
 func encodeList(l []string) (string, error) {
+	if err := checkList("list entry", l); err != nil {
+		return "", err
+	}
 	if l == nil {
 		l = []string{}
 	}
@@ -75,6 +80,11 @@ func decodeList(s string) ([]string, error) {
 
 // encodeLabels keeps nil (NULL) apart from empty ("{}").
 func encodeLabels(m map[string][]string) (sql.NullString, error) {
+	for k, vs := range m {
+		if err := errors.Join(checkText("label name", k), checkList("label value", vs)); err != nil {
+			return sql.NullString{}, err
+		}
+	}
 	if m == nil {
 		return sql.NullString{}, nil
 	}
@@ -119,10 +129,7 @@ func checkName(what, s string) error {
 	if s == "" {
 		return fmt.Errorf("%s must not be empty", what)
 	}
-	if len(s) > maxNameLen {
-		return fmt.Errorf("%s longer than %d bytes", what, maxNameLen)
-	}
-	return nil
+	return checkLen(what, s)
 }
 
 // rowsOne maps "no row changed" to notFound.
@@ -144,6 +151,28 @@ type scanner interface{ Scan(dest ...any) error }
 func checkLen(what, s string) error {
 	if len(s) > maxNameLen {
 		return fmt.Errorf("%s longer than %d bytes", what, maxNameLen)
+	}
+	return checkText(what, s)
+}
+
+// checkText refuses what one of the databases could not store as given:
+// PostgreSQL rejects invalid UTF-8 and NUL in text, and JSON would
+// silently replace invalid UTF-8. Both stores refuse the same inputs.
+func checkText(what, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%s is not valid UTF-8", what)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("%s contains a NUL byte", what)
+	}
+	return nil
+}
+
+func checkList(what string, l []string) error {
+	for _, x := range l {
+		if err := checkText(what, x); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -26,7 +26,7 @@ func scanRefresh(r scanner) (store.RefreshToken, error) {
 // CreateRefreshToken stores t; a zero CreatedAt is now.
 func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
 	if err := errors.Join(checkName("refresh token id", t.ID), checkName("user", t.User),
-		checkHash(t.Hash), checkLen("client id", t.ClientID)); err != nil {
+		checkHash(t.Hash), checkLen("client id", t.ClientID), checkLen("last used address", t.LastUsedAddr)); err != nil {
 		return fmt.Errorf("create refresh token: %w", err)
 	}
 	created := t.CreatedAt

@@ -15,6 +15,9 @@ func (s *Store) ClaimOnce(ctx context.Context, key string, expires time.Time) (b
 	if key == "" || len(key) > maxKeyLen {
 		return false, errors.New("claim once: key must be 1 to 512 bytes")
 	}
+	if err := checkText("key", key); err != nil {
+		return false, fmt.Errorf("claim once: %w", err)
+	}
 	var claimed bool
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO replay_keys (key, expires_at) VALUES (?1, ?2)

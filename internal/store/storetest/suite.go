@@ -35,6 +35,7 @@ func RunTests(t *testing.T, newStore Factory) {
 	cases = append(cases, apiKeyCases...)
 	cases = append(cases, replayCases...)
 	cases = append(cases, concurrencyCases...)
+	cases = append(cases, validationCases...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := NewClock(start)

@@ -90,6 +90,12 @@ func (l *chainLookup) UserEnabled(ctx context.Context, user string) (bool, error
 	return ok, err
 }
 
+// LookupUser lets app-token identities carry their owner's admin flag and
+// labels.
+func (l *chainLookup) LookupUser(ctx context.Context, user string) (*authn.Identity, bool, error) {
+	return l.chain.LookupUser(ctx, user)
+}
+
 // watchBackends starts file watchers of backends that have them.
 func watchBackends(ctx context.Context, backends []authn.Authenticator) {
 	for _, b := range backends {

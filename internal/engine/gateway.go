@@ -118,3 +118,6 @@ func (g *Gateway) Flush(ctx context.Context) error {
 	}
 	return g.usage.Flush(ctx)
 }
+
+// Metrics is the request counter by token and outcome (tests, dashboards).
+func (g *Gateway) Metrics() *prometheus.CounterVec { return g.metrics.requests }

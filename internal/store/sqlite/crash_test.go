@@ -1,0 +1,172 @@
+package sqlite_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/store"
+	"github.com/portcullis/portcullis/internal/store/sqlite"
+)
+
+// crashEnv tells a re-executed test binary to act as the writer.
+const crashEnv = "PORTCULLIS_SQLITE_CRASH_CHILD_DB"
+
+// crashToken is token i as the writer creates it; the parent recomputes it
+// to check every stored field.
+func crashToken(i int) store.AppToken {
+	name := strconv.Itoa(i)
+	h := sha256.Sum256([]byte("crash-" + name))
+	return store.AppToken{
+		User:   fmt.Sprintf("user%d", i%7),
+		Name:   name,
+		Hash:   h[:],
+		Scopes: []string{"repository:team/app" + name + ":pull,push", "registry:catalog:*"},
+	}
+}
+
+// TestCrashWriter is the child: it creates tokens one by one and reports
+// each acknowledged one on stdout, until killed (or bounded out).
+func TestCrashWriter(t *testing.T) {
+	path := os.Getenv(crashEnv)
+	if path == "" {
+		t.Skip("only run as the child of TestCrashSafety")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := sqlite.Open(ctx, path, store.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	for i := range 100_000 {
+		if err := s.CreateAppToken(ctx, crashToken(i), 0); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		// Written only after CreateAppToken returned: an acknowledged token.
+		fmt.Fprintf(os.Stdout, "ack %d %x\n", i, crashToken(i).Hash)
+	}
+	os.Exit(0)
+}
+
+// TestCrashSafety kills a writer with SIGKILL mid-stream and checks that
+// every token it was told was stored is there, whole, and that nothing
+// half-written is.
+func TestCrashSafety(t *testing.T) {
+	if testing.Short() {
+		t.Skip("re-executes the test binary")
+	}
+	path := filepath.Join(t.TempDir(), "crash.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashWriter$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashEnv+"="+path)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	acked := map[int]string{}
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	// Kill ~0.5 s after the first acknowledgement, so the writer is
+	// mid-stream whatever the start-up cost.
+	var kill <-chan time.Time
+	deadline := time.After(30 * time.Second)
+read:
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				break read
+			}
+			f := strings.Fields(l)
+			if len(f) != 3 || f[0] != "ack" {
+				continue // test framework chatter
+			}
+			i, err := strconv.Atoi(f[1])
+			if err != nil {
+				t.Fatalf("bad line %q", l)
+			}
+			acked[i] = f[2]
+			if kill == nil {
+				kill = time.After(500 * time.Millisecond)
+			}
+		case <-kill:
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			kill = nil
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatal("writer produced nothing within 30s")
+		}
+	}
+	err = cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("writer was not killed mid-stream: %v", err)
+	}
+	if len(acked) < 10 {
+		t.Fatalf("only %d tokens acknowledged before the kill", len(acked))
+	}
+	t.Logf("%d tokens acknowledged before SIGKILL", len(acked))
+
+	s, err := sqlite.Open(t.Context(), path, store.Options{})
+	if err != nil {
+		t.Fatalf("reopen after crash: %v", err)
+	}
+	defer s.Close()
+	for i, h := range acked {
+		want := crashToken(i)
+		if hex.EncodeToString(want.Hash) != h {
+			t.Fatalf("ack %d names hash %s, want %x", i, h, want.Hash)
+		}
+		got, err := s.GetAppTokenByHash(t.Context(), want.Hash)
+		if err != nil {
+			t.Errorf("acknowledged token %d lost: %v", i, err)
+			continue
+		}
+		if got.User != want.User || got.Name != want.Name || !reflect.DeepEqual(got.Scopes, want.Scopes) || got.CreatedAt.IsZero() {
+			t.Errorf("token %d stored as %+v", i, got)
+		}
+	}
+	// Every stored row is whole: it is exactly some token i, and at most
+	// one (committed, not yet reported) goes beyond the acknowledged ones.
+	all, err := s.ListAppTokens(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) < len(acked) || len(all) > len(acked)+1 {
+		t.Errorf("%d tokens stored, %d acknowledged", len(all), len(acked))
+	}
+	for _, got := range all {
+		i, err := strconv.Atoi(got.Name)
+		want := crashToken(i)
+		if err != nil || got.User != want.User || !reflect.DeepEqual(got.Hash, want.Hash) || !reflect.DeepEqual(got.Scopes, want.Scopes) {
+			t.Errorf("half-written or foreign row: %+v", got)
+		}
+	}
+	var check string
+	if err := rawDB(t, path).QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+		t.Errorf("integrity_check = %q, %v", check, err)
+	}
+}

@@ -170,4 +170,3 @@ func readPassword(a *App, prompt string) (string, error) {
 	}
 	return line, nil
 }
-

@@ -120,15 +120,19 @@ func TestParseRequest(t *testing.T) {
 		}
 	})
 	bad := map[string]*http.Request{
-		"unknown grant":     post(url.Values{"grant_type": {"client_credentials"}}),
-		"missing grant":     post(url.Values{"username": {"a"}}),
-		"password no user":  post(url.Values{"grant_type": {"password"}, "password": {"x"}}),
-		"refresh no token":  post(url.Values{"grant_type": {"refresh_token"}}),
-		"repeated service":  get("service=a&service=b", "", ""),
-		"bad scope":         get("scope=nonsense", "", ""),
-		"long service":      get("service="+strings.Repeat("s", 300), "", ""),
-		"wrong method":      httptest.NewRequest("PUT", "/token", nil),
-		"json body":         func() *http.Request { r := post(url.Values{}); r.Header.Set("Content-Type", "application/json"); return r }(),
+		"unknown grant":    post(url.Values{"grant_type": {"client_credentials"}}),
+		"missing grant":    post(url.Values{"username": {"a"}}),
+		"password no user": post(url.Values{"grant_type": {"password"}, "password": {"x"}}),
+		"refresh no token": post(url.Values{"grant_type": {"refresh_token"}}),
+		"repeated service": get("service=a&service=b", "", ""),
+		"bad scope":        get("scope=nonsense", "", ""),
+		"long service":     get("service="+strings.Repeat("s", 300), "", ""),
+		"wrong method":     httptest.NewRequest("PUT", "/token", nil),
+		"json body": func() *http.Request {
+			r := post(url.Values{})
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		}(),
 		"broken basic auth": func() *http.Request { r := get("", "", ""); r.Header.Set("Authorization", "Basic !!!"); return r }(),
 	}
 	for name, r := range bad {

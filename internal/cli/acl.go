@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/portcullis/portcullis/internal/acl"
+	"github.com/portcullis/portcullis/internal/token"
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 )
@@ -185,33 +186,14 @@ func (f *aclCheckFlags) subject() (acl.Subject, error) {
 	return s, nil
 }
 
-// parseScope reads TYPE[(CLASS)]:NAME:ACTIONS. The name may hold a
-// host:port, so the type ends at the first ':' and the actions start
-// after the last one.
+// parseScope reads a scope with the token service's own parser, so the
+// check answers exactly what /token would.
 func parseScope(s string) (acl.Request, error) {
-	first := strings.IndexByte(s, ':')
-	last := strings.LastIndexByte(s, ':')
-	if first < 0 || last == first {
-		return acl.Request{}, fmt.Errorf("scope %q: want TYPE:NAME:ACTIONS", s)
+	sc, err := token.ParseScope(s)
+	if err != nil {
+		return acl.Request{}, err
 	}
-	r := acl.Request{Type: s[:first], Name: s[first+1 : last]}
-	if open := strings.IndexByte(r.Type, '('); open >= 0 {
-		if !strings.HasSuffix(r.Type, ")") {
-			return acl.Request{}, fmt.Errorf("scope %q: unclosed ( in the type", s)
-		}
-		r.Class = r.Type[open+1 : len(r.Type)-1]
-		r.Type = r.Type[:open]
-	}
-	if r.Type == "" || r.Name == "" {
-		return acl.Request{}, fmt.Errorf("scope %q: empty type or name", s)
-	}
-	for _, act := range strings.Split(s[last+1:], ",") {
-		if act == "" {
-			return acl.Request{}, fmt.Errorf("scope %q: empty action", s)
-		}
-		r.Actions = append(r.Actions, act)
-	}
-	return r, nil
+	return acl.Request{Type: sc.Type, Class: sc.Class, Name: sc.Name, Actions: sc.Actions}, nil
 }
 
 func writeRuleYAML(out io.Writer, rules []acl.Rule, indent string) error {

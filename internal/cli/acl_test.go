@@ -109,7 +109,7 @@ func TestACLCheckErrors(t *testing.T) {
 		{"no scope", "", []string{"--account", "a"}, `"scope" not set`},
 		{"bad scope", "", []string{"--account", "a", "--scope", "repository:a"}, "want TYPE:NAME:ACTIONS"},
 		{"empty action", "", []string{"--account", "a", "--scope", "repository:a:pull,"}, "empty action"},
-		{"bad class", "", []string{"--account", "a", "--scope", "repository(plugin:a:pull"}, "unclosed ("},
+		{"bad class", "", []string{"--account", "a", "--scope", "repository(plugin:a:pull"}, "malformed resource class"},
 		{"bad label", "", []string{"--account", "a", "--label", "team", "--scope", "repository:a:pull"}, "want KEY=VALUE"},
 		{"bad ip", "", []string{"--account", "a", "--ip", "nope", "--scope", "repository:a:pull"}, "--ip"},
 		{"bad rules", "acl:\n  - match: {name: \"/(/\"}\n    actions: [pul]\n", []string{"--account", "a", "--scope", "repository:a:pull"}, `acl[0].match.name: invalid regex`},

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/authn"
@@ -25,6 +26,8 @@ type Backend struct {
 	groups       *groupCache
 	counters     counters
 	now          func() time.Time
+	// noLookup logs once that users cannot be looked up.
+	noLookup sync.Once
 }
 
 var (

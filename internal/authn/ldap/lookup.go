@@ -1,0 +1,123 @@
+package ldap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/portcullis/portcullis/internal/authn"
+)
+
+var _ authn.UserLookup = (*Backend)(nil)
+
+// LookupUser implements authn.UserLookup: it reads the user's entry as the
+// service account, without the user's password, so that app tokens and
+// refresh tokens of directory users keep their labels and stop working as
+// soon as the account is removed, disabled or locked in the directory.
+//
+// user is an account name as a grant carried it: when account_attribute is
+// set, the entry is found by that attribute (within the population
+// user_filter selects), else by user_filter itself.
+//
+// Without a service account (direct bind and no bind_dn) the directory
+// cannot be read without the user's password: every lookup answers
+// "unknown", so such users get neither working app tokens nor refresh
+// tokens, which is logged once.
+func (b *Backend) LookupUser(ctx context.Context, user string) (*authn.Identity, bool, error) {
+	if !validUsername(user) {
+		return nil, false, nil
+	}
+	if b.cfg.BindDN == "" {
+		b.noLookup.Do(func() {
+			b.logger.WarnContext(ctx, "ldap: without bind_dn users cannot be looked up; app tokens and refresh tokens of this authenticator's users are refused", "authenticator", b.name)
+		})
+		return nil, false, nil
+	}
+	var (
+		id    *authn.Identity
+		found bool
+	)
+	err := b.withConn(ctx, func(c *conn) error {
+		var err error
+		id, found, err = b.lookupOn(ctx, c, user)
+		return err
+	})
+	if err != nil {
+		b.counters.errors.Add(1)
+		if !errors.Is(err, authn.ErrBackend) {
+			b.logger.ErrorContext(ctx, "ldap user lookup refused", "authenticator", b.name, "user", user, "err", err)
+			err = fmt.Errorf("%w: user lookup: %w", authn.ErrBackend, err)
+		}
+		return nil, false, err
+	}
+	return id, found, nil
+}
+
+// lookupOn reads user's entry on c. A returned error means no answer.
+func (b *Backend) lookupOn(ctx context.Context, c *conn, user string) (*authn.Identity, bool, error) {
+	if err := b.bindService(c); err != nil {
+		return nil, false, fmt.Errorf("service account bind: %w", err)
+	}
+	attrs := b.entryAttributes()
+	var entry *ldap.Entry
+	if b.cfg.UserFilter != "" {
+		entries, err := b.search(c, b.cfg.BaseDN, ldap.ScopeWholeSubtree, b.lookupFilter(user), attrs, 2)
+		switch {
+		case errors.Is(err, errTooMany) || err == nil && len(entries) > 1:
+			b.logger.WarnContext(ctx, "ldap user lookup matches several entries; user refused", "authenticator", b.name, "user", user, "server", c.server)
+			return nil, false, nil
+		case err != nil:
+			return nil, false, fmt.Errorf("user search: %w", err)
+		case len(entries) == 0:
+			return nil, false, nil
+		}
+		entry = entries[0]
+	} else {
+		e, err := b.readEntry(c, userDN(b.cfg.UserDNTemplate, user), attrs)
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("read user entry: %w", err)
+		}
+		entry = e
+	}
+	if a := b.cfg.AccountAttribute; a != "" && !slicesContainsFold(entry.GetEqualFoldAttributeValues(a), user) {
+		// The filter matched on another attribute than the account one.
+		return nil, false, nil
+	}
+	disabled, err := b.disabled(c, entry)
+	if err != nil || disabled {
+		return nil, false, err
+	}
+	id, err := b.identity(ctx, c, user, entry)
+	if err != nil {
+		return nil, false, err
+	}
+	return id, true, nil
+}
+
+// lookupFilter finds an account by name. Without account_attribute it is
+// the login filter. With it, the account attribute must equal the name and
+// the rest of user_filter still applies, with {username} turned into a
+// presence (or substring) test: (&(objectClass=person)(uid={username}))
+// becomes (&(mail=NAME)(&(objectClass=person)(uid=*))).
+func (b *Backend) lookupFilter(user string) string {
+	a := b.cfg.AccountAttribute
+	if a == "" {
+		return userFilter(b.cfg.UserFilter, user)
+	}
+	population := strings.ReplaceAll(b.cfg.UserFilter, "{username}", "*")
+	return "(&(" + ldap.EscapeFilter(a) + "=" + ldap.EscapeFilter(user) + ")" + population + ")"
+}
+
+func slicesContainsFold(list []string, v string) bool {
+	for _, s := range list {
+		if strings.EqualFold(s, v) {
+			return true
+		}
+	}
+	return false
+}

@@ -88,6 +88,11 @@ type Token struct {
 	// cannot verify HMAC-signed tokens, so this is only for other
 	// consumers that share the secret.
 	AllowHMAC bool `yaml:"allow_hmac"`
+	// OmitX5C leaves the certificate chain out of token headers. A
+	// registry that finds an x5c header verifies it against its
+	// rootcertbundle only, so a 3.x registry configured with a JWKS and no
+	// bundle needs tokens that carry just the kid.
+	OmitX5C bool `yaml:"omit_x5c"`
 }
 
 // KeyConfig is one signing key.

@@ -122,3 +122,9 @@ func (k *Key) NotAfter() time.Time {
 
 // errNoPrivate is returned when signing with a public-only key.
 var errNoPrivate = errors.New("key has no private part")
+
+// WithoutChain returns a copy of k with no certificate chain, so its
+// tokens carry only a kid (for registries that trust a JWKS and no bundle).
+func (k *Key) WithoutChain() *Key {
+	return &Key{Alg: k.Alg, KID: k.KID, Private: k.Private, Public: k.Public}
+}

@@ -46,7 +46,8 @@ Paste this into your registry's config.yml:
       service: %s
       issuer: %s
       rootcertbundle: %s
-      # registry 3.x may use the JWKS instead of (or beside) the bundle:
+      # registry 3.x may also use the JWKS beside the bundle; to use the
+      # JWKS alone, set token.omit_x5c: true in Portcullis' config first:
       # jwks: %s
 
 Clients (docker, skopeo, crane) fetch their tokens from this server, so they

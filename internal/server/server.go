@@ -340,6 +340,9 @@ func loadKeys(cfg *config.Config, out io.Writer) (*keys.Set, error) {
 		if kc.Sign {
 			signer = i
 		}
+		if cfg.Token.OmitX5C {
+			k = k.WithoutChain()
+		}
 		all = append(all, k)
 	}
 	return keys.NewSet(all, signer)

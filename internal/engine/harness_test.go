@@ -166,10 +166,20 @@ type client struct {
 
 func (g *gw) client(tok string) *client {
 	g.t.Helper()
+	if tok == "" {
+		return g.clientWithHeader("", "")
+	}
+	return g.clientWithHeader("Authorization", "Bearer "+tok)
+}
+
+// clientWithHeader is the docker CLI sending header: value with every
+// request (HttpHeaders), for example the SOAJS "token" header.
+func (g *gw) clientWithHeader(header, value string) *client {
+	g.t.Helper()
 	dir := g.t.TempDir()
 	cfg := map[string]any{}
-	if tok != "" {
-		cfg["HttpHeaders"] = map[string]string{"Authorization": "Bearer " + tok}
+	if header != "" {
+		cfg["HttpHeaders"] = map[string]string{header: value}
 	}
 	b, _ := json.Marshal(cfg)
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600); err != nil {

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/engine"
+	"github.com/portcullis/portcullis/internal/testenv"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -175,14 +178,70 @@ func TestSOAJSTokenHeader(t *testing.T) {
 	}
 }
 
-// TestEnvToken checks the drop-in DOCKER_API_TOKEN.
+// TestEnvToken checks the drop-in DOCKER_API_TOKEN of the SOAJS
+// docker-api: the default configuration reads it, in either header.
 func TestEnvToken(t *testing.T) {
 	tok := strings.Repeat("c570afc977f719e7", 8)
-	t.Setenv("PCTEST_DOCKER_API_TOKEN", tok)
-	g := startGateway(t, func(c *config.EngineConfig) { c.TokenEnv = "PCTEST_DOCKER_API_TOKEN" })
+	t.Setenv("DOCKER_API_TOKEN", tok)
+	def, err := config.Parse(nil, t.TempDir(), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, func(c *config.EngineConfig) { c.TokenEnv = def.Engine.TokenEnv })
 	g.client(tok).run("ps")
-	if _, _, err := g.client(tok[:len(tok)-1] + "0").try("ps"); err == nil {
-		t.Fatal("a wrong environment token worked")
+	g.clientWithHeader("token", tok).run("ps")
+	if _, stderr, err := g.client(tok[:len(tok)-1] + "0").try("ps"); err == nil || !strings.Contains(stderr, "invalid token") {
+		t.Fatalf("a wrong environment token: %v %s", err, stderr)
+	}
+	if counterValue(t, g.g.Metrics().WithLabelValues(engine.EnvTokenName, "allowed")) < 2 {
+		t.Fatal("the environment token's requests are not counted under its name")
+	}
+
+	// A guessable token in the environment is refused at start.
+	t.Setenv("DOCKER_API_TOKEN", "short")
+	ec := def.Engine
+	ec.Upstream = g.d.Host
+	if _, err := engine.New(ec, nil, nil, nil); err == nil || !strings.Contains(err.Error(), "DOCKER_API_TOKEN") {
+		t.Fatalf("short DOCKER_API_TOKEN: %v", err)
+	}
+}
+
+// TestSOAJSTokenHeaderDockerCLI runs the hijacked and streamed calls with
+// the token in the SOAJS "token" header (HttpHeaders), and a plain call
+// with curl as SOAJS scripts do.
+func TestSOAJSTokenHeaderDockerCLI(t *testing.T) {
+	g := startGateway(t, nil)
+	tok := g.token("soajs", "full", time.Time{})
+	c := g.clientWithHeader("token", tok)
+	c.run("version")
+	c.run("ps")
+	if out := c.run("run", "--rm", busybox, "echo", "attached-out"); strings.TrimSpace(out) != "attached-out" {
+		t.Fatalf("docker run --rm: %q", out)
+	}
+	name := uniqueName("gwsoajsx")
+	t.Cleanup(func() { g.removeContainer(name) })
+	c.run("run", "-d", "--name", name, busybox, "sh", "-c", "echo started; sleep 300")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := c.cmd(ctx, "exec", "-i", name, "wc", "-c")
+	cmd.Stdin = strings.NewReader("12345")
+	if out, err := cmd.Output(); err != nil || strings.TrimSpace(string(out)) != "5" {
+		t.Fatalf("docker exec -i with the token header: %q %v", out, err)
+	}
+	if out := c.run("logs", name); !strings.Contains(out, "started") {
+		t.Fatalf("docker logs: %q", out)
+	}
+
+	curl := testenv.Require(t, "curl")
+	caFile := filepath.Join(g.certDir, "ca.pem")
+	url := "https://127.0.0.1" + g.addr[strings.LastIndex(g.addr, ":"):] + "/v1.41/containers/json"
+	out, err := exec.CommandContext(ctx, curl, "-sS", "--max-time", "20", "--cacert", caFile, "-H", "token: "+tok, url).Output()
+	if err != nil || !strings.Contains(string(out), name) {
+		t.Fatalf("curl with the token header: %v %s", err, out)
+	}
+	out, err = exec.CommandContext(ctx, curl, "-sS", "--max-time", "20", "--cacert", caFile, "-o", "/dev/null", "-w", "%{http_code}", url).Output()
+	if err != nil || string(out) != "401" {
+		t.Fatalf("curl without a token: %v %s", err, out)
 	}
 }
 

@@ -1,0 +1,158 @@
+package engine_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/config"
+)
+
+// startRulesGateway runs a gateway with a "ci" policy that may run
+// containers but only bind-mount allowed.
+func startRulesGateway(t *testing.T) (*gw, string, string) {
+	t.Helper()
+	allowed := t.TempDir()
+	if err := os.WriteFile(filepath.Join(allowed, "marker"), []byte("from-host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, func(c *config.EngineConfig) {
+		c.Policies = map[string]config.EnginePolicy{
+			"ci": {
+				Allow: map[string][]string{
+					"containers": {"*"}, "exec": {"*"}, "images": {"read"}, "info": {"read"},
+				},
+				ContainerCreate: config.EngineCreateRules{BindPrefixes: []string{allowed}},
+			},
+		}
+	})
+	return g, g.token("ci", "ci", time.Time{}), allowed
+}
+
+// TestCreateRulesWithDockerCLI checks that the create rules refuse
+// --privileged, a forbidden bind mount and host namespaces from the real
+// CLI, naming the rule, and let an allowed bind mount through.
+func TestCreateRulesWithDockerCLI(t *testing.T) {
+	g, tok, allowed := startRulesGateway(t)
+	c := g.client(tok)
+
+	for _, tt := range []struct {
+		args []string
+		rule string
+	}{
+		{[]string{"--privileged"}, "container_create.allow_privileged"},
+		{[]string{"-v", "/etc:/host"}, "container_create.bind_prefixes"},
+		{[]string{"--mount", "type=bind,src=/,dst=/host"}, "container_create.bind_prefixes"},
+		{[]string{"-v", allowed + "/../../etc:/host"}, "container_create.bind_prefixes"},
+		{[]string{"--network", "host"}, "container_create.allow_host_network"},
+		{[]string{"--pid", "host"}, "container_create.allow_host_pid"},
+		{[]string{"--cap-add", "SYS_ADMIN"}, "container_create.allow_capabilities"},
+	} {
+		args := append(append([]string{"run", "--rm"}, tt.args...), busybox, "true")
+		_, stderr, err := c.try(args...)
+		if err == nil {
+			t.Fatalf("docker %v succeeded", args)
+		}
+		if !strings.Contains(stderr, tt.rule) || !strings.Contains(stderr, `token "ci"`) {
+			t.Fatalf("docker %v: refusal does not name the token and rule %s:\n%s", args, tt.rule, stderr)
+		}
+	}
+	out := c.run("run", "--rm", "-v", allowed+":/data:ro", busybox, "cat", "/data/marker")
+	if strings.TrimSpace(out) != "from-host" {
+		t.Fatalf("allowed bind mount: %q", out)
+	}
+	// exec create bodies are judged too.
+	name := uniqueName("gwrules")
+	t.Cleanup(func() { g.removeContainer(name) })
+	c.run("run", "-d", "--name", name, busybox, "sleep", "300")
+	if _, stderr, err := c.try("exec", "--privileged", name, "true"); err == nil || !strings.Contains(stderr, "allow_privileged") {
+		t.Fatalf("privileged exec: %v %s", err, stderr)
+	}
+	if out := c.run("exec", name, "echo", "ok"); strings.TrimSpace(out) != "ok" {
+		t.Fatalf("exec: %q", out)
+	}
+	if !strings.Contains(g.logs.String(), "rule=") {
+		t.Fatal("refusals were not audited with their rule")
+	}
+}
+
+// TestCreateRulesBodyFraming sends container-create bodies the ways that
+// fooled Docker's authorization plugins (CVE-2024-41110): announced with
+// Content-Length 0, chunked, and both. The gateway must judge exactly the
+// bytes the daemon would read, and no privileged container may appear.
+func TestCreateRulesBodyFraming(t *testing.T) {
+	g, tok, _ := startRulesGateway(t)
+	privileged := `{"Image":"` + busybox + `","Cmd":["true"],"HostConfig":{"Privileged":true}}`
+	plain := `{"Image":"` + busybox + `","Cmd":["true"]}`
+	chunked := func(body string) string {
+		// Two chunks, so the body is split across reads.
+		h := len(body) / 2
+		return fmt.Sprintf("%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n", h, body[:h], len(body)-h, body[h:])
+	}
+
+	tests := []struct {
+		name    string
+		headers string
+		body    string
+		want    []int // acceptable statuses
+		created bool
+	}{
+		{"content-length 0, privileged body follows", "Content-Length: 0\r\n", privileged, []int{400}, false},
+		{"chunked privileged", "Transfer-Encoding: chunked\r\n", chunked(privileged), []int{403}, false},
+		{"chunked and content-length 0, privileged", "Transfer-Encoding: chunked\r\nContent-Length: 0\r\n", chunked(privileged), []int{400, 403}, false},
+		{"no length at all, privileged body follows", "", privileged, []int{400}, false},
+		{"chunked plain", "Transfer-Encoding: chunked\r\n", chunked(plain), []int{201}, true},
+		{"content-length plain", fmt.Sprintf("Content-Length: %d\r\n", len(plain)), plain, []int{201}, true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := fmt.Sprintf("%s-%d", uniqueName("gwframe"), i)
+			t.Cleanup(func() { g.removeContainer(name) })
+			conn := g.tlsDial()
+			req := "POST /v1.41/containers/create?name=" + name + " HTTP/1.1\r\n" +
+				"Host: docker\r\nAuthorization: Bearer " + tok + "\r\nContent-Type: application/json\r\n" +
+				tt.headers + "\r\n" + tt.body
+			if _, err := io.WriteString(conn, req); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			ok := false
+			for _, s := range tt.want {
+				ok = ok || resp.StatusCode == s
+			}
+			if !ok {
+				t.Fatalf("status %d (%s), want one of %v", resp.StatusCode, b, tt.want)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			out, _ := g.d.Cmd(ctx, "ps", "-a", "--filter", "name="+name, "--format", "{{.Names}}").Output()
+			if got := strings.TrimSpace(string(out)) == name; got != tt.created {
+				t.Fatalf("container created = %v, want %v (response %d %s)", got, tt.created, resp.StatusCode, b)
+			}
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := g.d.Cmd(ctx, "ps", "-aq", "--filter", "name=gwframe").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range strings.Fields(string(out)) {
+		priv, _ := g.d.Cmd(ctx, "inspect", "--format", "{{.HostConfig.Privileged}}", id).Output()
+		if strings.TrimSpace(string(priv)) == "true" {
+			t.Fatalf("a privileged container %s got through", id)
+		}
+	}
+}

@@ -3,7 +3,7 @@
 GO ?= go
 export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
-.PHONY: build run test test-short deps bench lint fuzz
+.PHONY: build run test test-short deps bench bench-token bench-ldap bench-engine bench-apigw lint fuzz
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/portcullis ./cmd/portcullis
@@ -24,5 +24,21 @@ lint:
 	$(GO) vet ./...
 	test -z "$$(gofmt -l .)"
 
-bench: build
+# Each bench script runs its baseline and Portcullis side by side in one run
+# and prints ratios; docs/benchmarks.md records the figures.
+bench: bench-token bench-ldap bench-engine bench-apigw
+
+bench-token:
 	./scripts/bench
+
+bench-ldap:
+	./scripts/bench-ldap
+
+bench-engine:
+	./scripts/bench-engine
+
+bench-apigw:
+	./scripts/bench-apigw
+
+fuzz:
+	./scripts/fuzz

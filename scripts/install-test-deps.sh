@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(docker.io docker-registry skopeo postgresql slapd ldap-utils wrk nginx-light
-      apache2-utils busybox-static openssl curl ca-certificates chromium util-linux)
+      apache2-utils busybox-static openssl curl ca-certificates util-linux)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -118,6 +118,13 @@ func isUnique(err error) bool {
 	return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
+// isBusy reports that another connection holds a lock SQLite would not
+// wait for.
+func isBusy(err error) bool {
+	var se *msqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 func checkHash(h []byte) error {
 	if len(h) != sha256.Size {
 		return fmt.Errorf("hash must be %d bytes, got %d", sha256.Size, len(h))

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,6 +67,10 @@ func Open(ctx context.Context, path string, opts store.Options) (*Store, error) 
 		now = time.Now
 	}
 	s := &Store{db: db, now: now, writeSem: make(chan struct{}, 1)}
+	if err := s.enableWAL(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
+	}
 	if err := s.check(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
@@ -82,7 +87,6 @@ func Open(ctx context.Context, path string, opts store.Options) (*Store, error) 
 func dsn(path string) string {
 	q := []string{
 		fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout.Milliseconds()),
-		"_pragma=journal_mode(WAL)",
 		"_pragma=synchronous(FULL)",
 		"_pragma=foreign_keys(1)",
 		// Every transaction this package opens writes: take the write lock
@@ -92,18 +96,47 @@ func dsn(path string) string {
 	return path + "?" + strings.Join(q, "&")
 }
 
+// enableWAL switches the file to write-ahead logging, a setting SQLite
+// keeps in the file itself. The switch needs a moment of exclusive access
+// for which SQLite does not wait (its reader would have to upgrade to a
+// writer, which could deadlock), so instances opening a new file at the
+// same time retry here instead of failing with SQLITE_BUSY.
+func (s *Store) enableWAL(ctx context.Context) error {
+	deadline := time.Now().Add(busyTimeout)
+	for attempt := 1; ; attempt++ {
+		var mode string
+		err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+		switch {
+		case err == nil && strings.EqualFold(mode, "wal"):
+			return nil
+		case err == nil:
+			return fmt.Errorf("journal_mode stays %q, want wal", mode)
+		case !isBusy(err) || time.Now().After(deadline):
+			return fmt.Errorf("journal_mode: %w", err)
+		}
+		// Back off a little more each time, with jitter so that racing
+		// processes do not retry in step.
+		wait := time.Duration(attempt)*5*time.Millisecond + rand.N(5*time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("journal_mode: %w", ctx.Err())
+		case <-time.After(min(wait, 100*time.Millisecond)):
+		}
+	}
+}
+
 // check verifies that the pragmas took effect.
 func (s *Store) check(ctx context.Context) error {
 	var mode string
 	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return err
+		return fmt.Errorf("journal_mode: %w", err)
 	}
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("journal_mode is %q, want wal", mode)
 	}
 	var sync int
 	if err := s.db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
-		return err
+		return fmt.Errorf("synchronous: %w", err)
 	}
 	if sync != 2 { // FULL
 		return fmt.Errorf("synchronous is %d, want 2 (FULL)", sync)

@@ -1,0 +1,128 @@
+package apigw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/portcullis/portcullis/internal/store"
+)
+
+// errKeyStore marks a failure of the key store (answered 503, not 401).
+var errKeyStore = errors.New("key store unavailable")
+
+// keyring finds keys: first in the keys file, then in the store.
+type keyring struct {
+	path   string
+	file   atomic.Pointer[map[string]*Key]
+	st     store.APIKeyStore // nil: file keys only
+	cache  *expirable.LRU[string, *Key]
+	logger *slog.Logger
+
+	mu      sync.Mutex // serialises reloads
+	modTime time.Time
+	size    int64
+}
+
+const storeKeyCacheSize = 10000
+
+func newKeyring(path string, st store.APIKeyStore, ttl time.Duration, logger *slog.Logger) (*keyring, error) {
+	kr := &keyring{path: path, st: st, logger: logger}
+	if st != nil {
+		kr.cache = expirable.NewLRU[string, *Key](storeKeyCacheSize, nil, ttl)
+	}
+	if err := kr.reload(); err != nil {
+		return nil, err
+	}
+	return kr, nil
+}
+
+// reload re-reads the keys file; on error the keys already loaded stay.
+func (kr *keyring) reload() error {
+	kr.mu.Lock()
+	defer kr.mu.Unlock()
+	var mt time.Time
+	var size int64
+	if fi, err := os.Stat(kr.path); err == nil {
+		mt, size = fi.ModTime(), fi.Size()
+	}
+	ks, err := ReadKeyFile(kr.path)
+	if err != nil {
+		return err
+	}
+	kr.file.Store(&ks)
+	kr.modTime, kr.size = mt, size
+	if kr.cache != nil {
+		kr.cache.Purge()
+	}
+	kr.logger.Info("API keys loaded", "file", kr.path, "keys", len(ks))
+	return nil
+}
+
+// changed reports whether the file's size or mtime moved since the last load.
+func (kr *keyring) changed() bool {
+	kr.mu.Lock()
+	defer kr.mu.Unlock()
+	fi, err := os.Stat(kr.path)
+	if err != nil {
+		return !kr.modTime.IsZero() // the file went away
+	}
+	return !fi.ModTime().Equal(kr.modTime) || fi.Size() != kr.size
+}
+
+// watch reloads the file when it changes, until ctx ends.
+func (kr *keyring) watch(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if kr.changed() {
+				if err := kr.reload(); err != nil {
+					kr.logger.Error("reloading API keys failed; keeping the keys already loaded", "err", err)
+				}
+			}
+		}
+	}
+}
+
+// lookup returns the key with id, nil if none, or an error wrapping
+// errKeyStore when the store cannot answer.
+func (kr *keyring) lookup(ctx context.Context, id string) (*Key, error) {
+	if k := (*kr.file.Load())[id]; k != nil {
+		return k, nil
+	}
+	if kr.st == nil {
+		return nil, nil
+	}
+	if k, ok := kr.cache.Get(id); ok {
+		return k, nil
+	}
+	sk, err := kr.st.GetAPIKey(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		kr.cache.Add(id, nil)
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", errKeyStore, err)
+	}
+	var k *Key
+	if validSecret(sk.Secret) {
+		k = newKey(sk.ID, sk.Secret, sk.Groups)
+	} else {
+		kr.logger.Error("stored API key has an unusable secret; refusing it", "key_id", id)
+	}
+	kr.cache.Add(id, k)
+	return k, nil
+}
+
+// fileKeys is the number of keys loaded from the file.
+func (kr *keyring) fileKeys() int { return len(*kr.file.Load()) }

@@ -1,0 +1,75 @@
+package apigw
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are per route and key. Key labels only ever hold ids of keys
+// that exist (never an id taken from an unverified token), so their
+// number is bounded by the configuration.
+type metrics struct {
+	requests *prometheus.CounterVec   // route, key, code
+	refusals *prometheus.CounterVec   // route, reason
+	upstream *prometheus.HistogramVec // route, key
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "portcullis", Subsystem: "apigw", Name: "requests_total",
+			Help: "Requests to the API-key gateway by route, key id and status code.",
+		}, []string{"route", "key", "code"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "portcullis", Subsystem: "apigw", Name: "refusals_total",
+			Help: "Requests the API-key gateway refused or could not forward, by route and reason.",
+		}, []string{"route", "reason"}),
+		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "portcullis", Subsystem: "apigw", Name: "upstream_seconds",
+			Help:    "Time from receiving a request to the upstream's response headers, by route and key id.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"route", "key"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	var err error
+	m.requests, err = register(reg, m.requests)
+	if err != nil {
+		return nil, err
+	}
+	m.refusals, err = register(reg, m.refusals)
+	if err != nil {
+		return nil, err
+	}
+	m.upstream, err = register(reg, m.upstream)
+	return m, err
+}
+
+// register registers c, or reuses the collector already registered under
+// the same name (a second gateway in the same process).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if ex, ok := are.ExistingCollector.(C); ok {
+				return ex, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+func (m *metrics) observe(ri *reqInfo, status int) {
+	route, key := ri.routeLabel(), ri.keyLabel()
+	m.requests.WithLabelValues(route, key, strconv.Itoa(status)).Inc()
+	if ri.reason != "" {
+		m.refusals.WithLabelValues(route, string(ri.reason)).Inc()
+	}
+	if ri.upstream > 0 {
+		m.upstream.WithLabelValues(route, key).Observe(ri.upstream.Seconds())
+	}
+}

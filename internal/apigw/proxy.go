@@ -1,0 +1,118 @@
+package apigw
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/config"
+)
+
+// newProxy builds the reverse proxy of one route: Authorization removed,
+// the key id and groups added, bodies streamed both ways, upgrades
+// (websockets) passed through.
+func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *route) (*httputil.ReverseProxy, error) {
+	u, err := url.Parse(rc.Upstream)
+	if err != nil {
+		return nil, fmt.Errorf("upstream: %w", err)
+	}
+	dialer := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:                 nil, // never an environment proxy
+		DialContext:           dialer.DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: rc.ResponseHeaderTimeout,
+		ExpectContinueTimeout: time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   512,
+	}
+	target := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: strings.TrimSuffix(u.Path, "/")}
+	switch u.Scheme {
+	case "unix":
+		sock := u.Path
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, "unix", sock)
+		}
+		target = &url.URL{Scheme: "http", Host: "localhost"}
+	case "https":
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if rc.UpstreamCA != "" {
+			pem, err := os.ReadFile(rc.UpstreamCA)
+			if err != nil {
+				return nil, fmt.Errorf("upstream_ca: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("upstream_ca %s: no PEM certificate", rc.UpstreamCA)
+			}
+			tc.RootCAs = pool
+		}
+		tr.TLSClientConfig = tc
+	case "http":
+	default:
+		return nil, fmt.Errorf("upstream %q: scheme must be http, https or unix", rc.Upstream)
+	}
+	idH, groupsH := http.CanonicalHeaderKey(cfg.KeyIDHeader), http.CanonicalHeaderKey(cfg.GroupsHeader)
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			out := pr.Out
+			p := out.URL.Path
+			if r.strip {
+				p = r.rest(p)
+			}
+			// The path was checked in decoded form; send that form so
+			// the upstream cannot see another action behind %2F.
+			out.URL.Path, out.URL.RawPath = p, ""
+			pr.SetURL(target)
+			pr.SetXForwarded()
+			h := out.Header
+			h.Del("Authorization")
+			h.Del(idH)
+			h.Del(groupsH)
+			if ri := reqInfoFrom(pr.In.Context()); ri != nil && ri.key != nil {
+				h[idH] = []string{ri.key.ID}
+				h[groupsH] = []string{strings.Join(ri.key.Groups, ",")}
+			}
+		},
+		Transport:     tr,
+		FlushInterval: -1, // stream: server-sent events and chunked responses pass at once
+		ErrorLog:      nil,
+		ModifyResponse: func(resp *http.Response) error {
+			if ri := reqInfoFrom(resp.Request.Context()); ri != nil {
+				ri.upstream = time.Since(ri.start)
+			}
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
+			ri := reqInfoFrom(req.Context())
+			if req.Context().Err() != nil {
+				// The client went away; nobody is left to answer.
+				if ri != nil {
+					ri.reason = "client_gone"
+				}
+				w.WriteHeader(499)
+				return
+			}
+			status, reason, msg := http.StatusBadGateway, ReasonBadGateway, "upstream unavailable"
+			var ne net.Error
+			if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+				status, reason, msg = http.StatusGatewayTimeout, ReasonTimeout, "upstream timed out"
+			}
+			if ri != nil {
+				ri.reason = reason
+				ri.err = err
+			}
+			writeRefusal(w, status, reason, msg)
+		},
+	}, nil
+}

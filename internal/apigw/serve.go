@@ -1,0 +1,129 @@
+package apigw
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/keys"
+)
+
+// certValidity is how long a certificate made on first start lasts.
+const certValidity = 825 * 24 * time.Hour
+
+// Run listens on the configured address (TLS unless insecure_http) and
+// serves until ctx ends, then shuts down gracefully.
+func (g *Gateway) Run(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", g.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("API-key gateway: listen: %w", err)
+	}
+	return g.Serve(ctx, ln)
+}
+
+// Serve serves on ln (wrapped in TLS unless insecure_http) until ctx ends.
+// It also watches the keys file and sweeps the replay cache.
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           g,
+		ReadHeaderTimeout: g.cfg.ReadHeaderTimeout,
+		// No ReadTimeout or WriteTimeout: uploads, downloads, event streams
+		// and websockets last as long as they last; upstream timeouts and
+		// IdleTimeout bound the rest.
+		IdleTimeout:    g.cfg.IdleTimeout,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(g.logger.Handler(), slog.LevelDebug),
+		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		// HTTP/1.1 only: websocket upgrades need it.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+	}
+	if !g.cfg.Insecure {
+		cert, err := g.loadCert()
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		srv.TLSConfig = &tls.Config{
+			MinVersion:   tls.VersionTLS12,
+			Certificates: []tls.Certificate{cert},
+			NextProtos:   []string{"http/1.1"},
+		}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	bctx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	go g.keys.watch(bctx, g.cfg.KeysReloadInterval)
+	go g.sweepReplay(bctx)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	g.logger.Info("API-key gateway listening", "addr", ln.Addr().String(), "tls", !g.cfg.Insecure,
+		"routes", len(g.routes), "file_keys", g.keys.fileKeys(), "replay", g.cfg.Replay)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("API-key gateway: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		// Long streams outlived the grace period; cut them.
+		_ = srv.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("API-key gateway: %w", err)
+	}
+	return nil
+}
+
+func (g *Gateway) sweepReplay(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := g.replay.purge(ctx); err != nil && ctx.Err() == nil {
+				g.logger.Warn("purging expired replay entries failed", "err", err)
+			}
+		}
+	}
+}
+
+// loadCert loads the configured certificate or makes a self-signed one on
+// first start, and logs its fingerprint so clients can pin it.
+func (g *Gateway) loadCert() (tls.Certificate, error) {
+	hosts := g.cfg.Hosts
+	if len(hosts) == 0 {
+		hosts = defaultHosts()
+	}
+	cert, created, err := keys.EnsureTLS(g.cfg.TLSCert, g.cfg.TLSKey, hosts, certValidity)
+	if err != nil {
+		return cert, fmt.Errorf("API-key gateway: %w", err)
+	}
+	fp := keys.CertFingerprint(cert.Certificate[0])
+	if created {
+		g.logger.Warn("API-key gateway made a self-signed certificate; give clients its file or pin its fingerprint",
+			"cert", g.cfg.TLSCert, "hosts", hosts, "sha256", fp)
+		fmt.Fprintf(os.Stderr, "API-key gateway: self-signed certificate %s, SHA-256 fingerprint %s\n", g.cfg.TLSCert, fp)
+	} else {
+		g.logger.Info("API-key gateway certificate", "cert", g.cfg.TLSCert, "sha256", fp)
+	}
+	return cert, nil
+}
+
+func defaultHosts() []string {
+	hosts := []string{}
+	if h, err := os.Hostname(); err == nil && h != "" && h != "localhost" {
+		hosts = append(hosts, h)
+	}
+	return append(hosts, "localhost", "127.0.0.1")
+}

@@ -3,6 +3,7 @@ package apigw
 import (
 	"bytes"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -239,9 +240,13 @@ func (v *Verifier) expires(t *Token) time.Time { return time.Unix(t.Exp, 0).Add(
 const headerB64URL = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
 
 // Sign makes a token in the current cyphernode format (base64url H, P
-// and S, HMAC over H.P) for key id and secret, valid until exp.
+// and S, HMAC over H.P) for key id and secret, valid until exp. The
+// payload carries a random jti besides id and exp, so that two tokens
+// made in the same second differ: the gateway accepts each token once.
 func Sign(id, secret string, exp time.Time) string {
-	p := base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, `{"id":%q,"exp":%d}`, id, exp.Unix()))
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:])
+	p := base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, `{"id":%q,"exp":%d,"jti":"%x"}`, id, exp.Unix(), nonce))
 	signed := headerB64URL + "." + p
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(signed))

@@ -148,7 +148,10 @@ func printTrace(w io.Writer, name string, tr ldap.Trace, err error) {
 		row("error", err.Error())
 		return
 	}
-	row("disabled", yesNo(tr.Disabled))
+	if tr.Bind == "ok" {
+		// The disabled checks run only after a successful bind.
+		row("disabled", yesNo(tr.Disabled))
+	}
 	decision := tr.Decision.String()
 	if tr.Reason != "" {
 		decision += " (" + tr.Reason + ")"

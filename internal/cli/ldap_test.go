@@ -82,14 +82,13 @@ func TestLDAPTestCommand(t *testing.T) {
 		}, ""},
 		{"wrong password", "alice", "not-alices\n", []string{
 			"dn:            uid=alice,ou=people,dc=example,dc=org\n",
-			"bind:          invalid credentials\n",
-			"decision:      deny (wrong password)\n",
+			// No "disabled:" line: the checks never ran.
+			"bind:          invalid credentials\ndecision:      deny (wrong password)\n",
 		}, "login of alice refused: wrong password (deny)"},
 		{"unknown user", "mallory", "x\n", []string{
 			"filter:        (&(objectClass=inetOrgPerson)(uid=mallory))\n",
 			"dn:            (none found)\n",
-			"bind:          not attempted\n",
-			"decision:      abstain (unknown user)\n",
+			"bind:          not attempted\ndecision:      abstain (unknown user)\n",
 		}, "login of mallory refused: unknown user (abstain)"},
 		{"disabled", "erin", "erin-pw\n", []string{
 			"bind:          ok\n",

@@ -81,6 +81,21 @@ func newUpstream(t *testing.T) *httptest.Server {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		_, _ = io.Copy(w, io.LimitReader(detRand(7), n))
 	})
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			http.Error(w, "upgrade required", http.StatusUpgradeRequired)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Key-Id: " + r.Header.Get("X-Portcullis-Key-Id") + "\r\n\r\n")
+		_ = brw.Flush()
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		_, _ = io.Copy(conn, brw) // echo until the client closes
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(echoed{

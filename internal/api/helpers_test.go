@@ -48,8 +48,9 @@ func newAPIEnv(t testing.TB, maxTokens int) *apiEnv {
 	h := api.New(api.Deps{Store: st, Authn: chain, MaxAppTokens: maxTokens, BcryptCost: testCost})
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", h)
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewUnstartedServer(mux)
 	srv.Config.ReadHeaderTimeout = 5 * time.Second
+	srv.Start()
 	t.Cleanup(srv.Close)
 	e := &apiEnv{st: st, srv: srv}
 	for _, u := range []struct {

@@ -44,6 +44,11 @@ type EngineConfig struct {
 	// inspect (container and exec create, volume create); larger ones are
 	// refused with 413.
 	MaxInspectBytes int64 `yaml:"max_inspect_bytes"`
+	// TokenCacheTTL is how long a token found in the store is trusted
+	// without asking again (default 1s): a revoked or rotated token stops
+	// working within this time; expiry is always exact. A negative value
+	// asks the store on every request.
+	TokenCacheTTL time.Duration `yaml:"token_cache_ttl"`
 
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
 	// IdleTimeout closes keep-alive connections idle between requests; it
@@ -159,6 +164,9 @@ func (c *EngineConfig) setDefaults(dataDir string) {
 	if c.MaxInspectBytes == 0 {
 		c.MaxInspectBytes = 1 << 20
 	}
+	if c.TokenCacheTTL == 0 {
+		c.TokenCacheTTL = time.Second
+	}
 	if c.ReadHeaderTimeout == 0 {
 		c.ReadHeaderTimeout = 10 * time.Second
 	}
@@ -209,6 +217,9 @@ func (c *EngineConfig) validate(v *Validator, p string) {
 	}
 	if c.MaxInspectBytes < 1024 || c.MaxInspectBytes > 64<<20 {
 		v.Errorf(p+".max_inspect_bytes", "must be between 1024 and 64 MiB, got %d", c.MaxInspectBytes)
+	}
+	if c.TokenCacheTTL > time.Minute {
+		v.Errorf(p+".token_cache_ttl", "must be at most 1m (revocation waits this long), got %s", c.TokenCacheTTL)
 	}
 	for _, d := range []struct {
 		name string

@@ -71,8 +71,10 @@ func presentedToken(h http.Header) (string, *httpError) {
 	return tok, nil
 }
 
-// authenticate finds the caller of r. Every request asks the store, so a
-// revoked or rotated token stops working at once.
+// authenticate finds the caller of r. A token found in the store is
+// trusted for TokenCacheTTL (default 1s) before the store is asked again,
+// so a revoked or rotated token stops working within that time; expiry is
+// checked on every request.
 func (g *Gateway) authenticate(ctx context.Context, h http.Header) (*caller, *httpError) {
 	tok, herr := presentedToken(h)
 	if herr != nil {
@@ -85,15 +87,21 @@ func (g *Gateway) authenticate(ctx context.Context, h http.Header) (*caller, *ht
 	if g.tokens == nil {
 		return nil, unauthorized("invalid token")
 	}
-	t, err := g.tokens.GetEngineTokenByHash(ctx, hash)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, unauthorized("invalid token")
-	case err != nil:
-		g.logger.ErrorContext(ctx, "engine token lookup failed", "err", err)
-		return nil, &httpError{Status: http.StatusServiceUnavailable, Outcome: "unavailable", Msg: "token store unavailable"}
+	now := g.now()
+	t, ok := g.cache.get(hash, now)
+	if !ok {
+		var err error
+		t, err = g.tokens.GetEngineTokenByHash(ctx, hash)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, unauthorized("invalid token")
+		case err != nil:
+			g.logger.ErrorContext(ctx, "engine token lookup failed", "err", err)
+			return nil, &httpError{Status: http.StatusServiceUnavailable, Outcome: "unavailable", Msg: "token store unavailable"}
+		}
+		g.cache.put(hash, t, now)
 	}
-	if !t.ExpiresAt.IsZero() && !g.now().Before(t.ExpiresAt) {
+	if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
 		return nil, unauthorized("token %q expired at %s: rotate it with `portcullis engine token rotate %s`", t.Name, t.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), t.Name)
 	}
 	p := g.policies[t.Policy]

@@ -29,6 +29,7 @@ type Gateway struct {
 	target   *url.URL
 	proxy    *httputil.ReverseProxy
 	usage    *store.UsageBuffer
+	cache    *tokenCache
 	metrics  *metrics
 	now      func() time.Time
 }
@@ -59,6 +60,7 @@ func New(cfg config.EngineConfig, tokens store.EngineTokenStore, logger *slog.Lo
 		target:   target,
 		metrics:  newMetrics(reg),
 		now:      time.Now,
+		cache:    newTokenCache(cfg.TokenCacheTTL),
 	}
 	for _, o := range opts {
 		o(g)
@@ -78,9 +80,13 @@ func New(cfg config.EngineConfig, tokens store.EngineTokenStore, logger *slog.Lo
 		g.usage = store.NewUsageBuffer(tokens.TouchEngineTokens, 10000, g.logger)
 	}
 	g.proxy = &httputil.ReverseProxy{
-		Rewrite:       g.rewrite,
-		Transport:     transport,
-		FlushInterval: -1,
+		Rewrite:   g.rewrite,
+		Transport: transport,
+		// Responses of unknown length (logs -f, events, stats, pull and
+		// build progress, docker save) are flushed on every write by
+		// ReverseProxy itself; complete ones (Content-Length) are not,
+		// which saves a write per request on the hot path.
+		FlushInterval: 0,
 		BufferPool:    newBufferPool(),
 		ErrorHandler:  g.proxyError,
 		ErrorLog:      slog.NewLogLogger(g.logger.Handler(), slog.LevelDebug),

@@ -111,3 +111,25 @@ func FuzzGroupFilter(f *testing.F) {
 		sameShape(t, ref, got, dn)
 	})
 }
+
+// FuzzLookupFilter checks the account lookup filter (account_attribute
+// set) the same way: the name is only ever the account attribute's value.
+func FuzzLookupFilter(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s)
+	}
+	b := &Backend{}
+	b.cfg.UserFilter = fuzzFilterTemplate
+	b.cfg.AccountAttribute = "mail"
+	ref, err := ldap.CompileFilter(b.lookupFilter("PLACEHOLDER"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		got, err := ldap.CompileFilter(b.lookupFilter(name))
+		if err != nil {
+			t.Fatalf("name %q: %v", name, err)
+		}
+		sameShape(t, ref, got, name)
+	})
+}

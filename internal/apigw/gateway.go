@@ -38,6 +38,7 @@ type Gateway struct {
 	routes   []*route
 	metrics  *metrics
 	maxToken int
+	bufs     *bufPool
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -45,7 +46,7 @@ var _ http.Handler = (*Gateway)(nil)
 // New builds the gateway from a validated configuration and loads the
 // keys file.
 func New(cfg config.APIGatewayConfig, d Deps) (*Gateway, error) {
-	g := &Gateway{cfg: cfg, logger: d.Logger, now: d.Now, maxToken: cfg.MaxTokenBytes}
+	g := &Gateway{cfg: cfg, logger: d.Logger, now: d.Now, maxToken: cfg.MaxTokenBytes, bufs: newBufPool()}
 	if g.logger == nil {
 		g.logger = slog.New(slog.DiscardHandler)
 	}

@@ -309,3 +309,21 @@ func (a answer) want(t *testing.T, status int, reason Reason) {
 
 // fresh signs a token for id valid for ttl from now.
 func fresh(id, key string, ttl time.Duration) string { return Sign(id, key, time.Now().Add(ttl)) }
+
+func benchGateway(b *testing.B, dir, upstream string) *Gateway {
+	b.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "keys.properties"), []byte("key001="+seedKey001+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	doc := "api_gateway:\n  enabled: true\n  insecure_http: true\n  keys_file: " + filepath.Join(dir, "keys.properties") +
+		"\n  rate_limit: {per_second: 1000000000}\n  routes:\n    - prefix: /\n      upstream: " + upstream + "\n"
+	cfg, err := config.Parse([]byte(doc), dir, func(string) (string, bool) { return "", false })
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := New(cfg.APIGateway, Deps{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return g
+}

@@ -85,6 +85,7 @@ func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *
 			}
 		},
 		Transport:     tr,
+		BufferPool:    g.bufs,
 		FlushInterval: -1, // stream: server-sent events and chunked responses pass at once
 		ErrorLog:      nil,
 		ModifyResponse: func(resp *http.Response) error {

@@ -418,3 +418,74 @@ func TestLDAPAppAndRefreshTokens(t *testing.T) {
 	}
 	wantToken(t, in, "bob", appTok, "repository:team-b/app:push", 503)
 }
+
+// TestLDAPOutageUnderLoad stops and restarts slapd while clients keep
+// asking for tokens: every answer is a grant for the right password, 401
+// for a wrong one, or 503; never a 500 and never a grant for a wrong
+// password. After the restart everything works again.
+func TestLDAPOutageUnderLoad(t *testing.T) {
+	s := startLDAPDirectory(t)
+	in := startLDAPPortcullis(t, s, ldapSetup{})
+	const scope = "repository:team-a/app:push"
+	type answer struct {
+		good   bool
+		status int
+	}
+	answers := make(chan answer, 4096)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	const workers = 4
+	for w := range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 1000; i++ { // bounded; normally ended by stop
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				good := (i+w)%2 == 0
+				pw := "alice-pw"
+				if !good {
+					pw = "wrong-pw"
+				}
+				req, _ := http.NewRequest("GET", in.base+"/token?"+url.Values{"service": {in.cfg.Token.Service}, "scope": {scope}}.Encode(), nil)
+				req.SetBasicAuth("alice", pw)
+				st := -1 // transport error
+				if resp, err := in.client.Do(req); err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					st = resp.StatusCode
+				}
+				answers <- answer{good, st}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	s.Stop()
+	time.Sleep(500 * time.Millisecond)
+	s.Start()
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	for range workers {
+		<-done
+	}
+	close(answers)
+	counts := map[string]int{}
+	for a := range answers {
+		key := fmt.Sprintf("good=%v %d", a.good, a.status)
+		counts[key]++
+		switch {
+		case a.status == 503:
+		case a.good && a.status == 200, !a.good && a.status == 401:
+		default:
+			t.Errorf("answer %s", key)
+		}
+	}
+	t.Logf("answers: %v", counts)
+	if counts["good=true 200"] == 0 || counts["good=true 503"]+counts["good=false 503"] == 0 {
+		t.Fatalf("the run did not see both grants and the outage: %v", counts)
+	}
+	wantToken(t, in, "alice", "alice-pw", scope, 200, "push")
+	wantToken(t, in, "alice", "wrong-pw", scope, 401)
+}

@@ -26,6 +26,7 @@ type Backend struct {
 	groups       *groupCache
 	counters     counters
 	now          func() time.Time
+	descs        metricDescs
 	// noLookup logs once that users cannot be looked up.
 	noLookup sync.Once
 }
@@ -50,7 +51,7 @@ func New(name string, cfg config.LDAPConfig, logger *slog.Logger) (*Backend, err
 	if cfg.PoolSize < 1 {
 		cfg.PoolSize = 1
 	}
-	b := &Backend{name: name, cfg: cfg, logger: logger, now: time.Now, adminGroups: map[string]bool{}}
+	b := &Backend{name: name, cfg: cfg, logger: logger, now: time.Now, adminGroups: map[string]bool{}, descs: newMetricDescs(name)}
 	b.bindPassword = cfg.BindPassword
 	if cfg.BindPasswordFile != "" {
 		raw, err := os.ReadFile(cfg.BindPasswordFile)

@@ -11,7 +11,10 @@ func TestMetrics(t *testing.T) {
 	s := startDirectory(t)
 	b := newBackend(t, parseLDAP(t, s, searchConfig))
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(b)
+	// A second ldap authenticator registers next to the first.
+	other := newBackend(t, parseLDAP(t, s, searchConfig))
+	other.name, other.descs = "other", newMetricDescs("other")
+	reg.MustRegister(b, other)
 	mustDecide(t, b, "alice", "alice-pw", authn.Grant)
 	mustDecide(t, b, "alice", "nope", authn.Deny)
 	mustDecide(t, b, "mallory", "x", authn.Abstain)
@@ -41,8 +44,9 @@ func TestMetrics(t *testing.T) {
 		"portcullis_ldap_logins_total,authenticator=corp,outcome=abstain": 1,
 		"portcullis_ldap_logins_total,authenticator=corp,outcome=error":   1,
 		"portcullis_ldap_dial_failures_total,authenticator=corp":          1,
+		"portcullis_ldap_logins_total,authenticator=other,outcome=grant":  0,
 	} {
-		if got[key] != v {
+		if g, ok := got[key]; !ok || g != v {
 			t.Errorf("%s = %v, want %v (all: %v)", key, got[key], v, got)
 		}
 	}

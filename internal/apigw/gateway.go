@@ -79,7 +79,9 @@ func New(cfg config.APIGatewayConfig, d Deps) (*Gateway, error) {
 	default:
 		return nil, fmt.Errorf("replay: unknown mode %q", cfg.Replay)
 	}
-	g.limits = newLimiters(cfg.RateLimit.PerSecond, cfg.RateLimit.Burst)
+	if !cfg.RateLimit.Disabled {
+		g.limits = newLimiters(cfg.RateLimit.PerSecond, cfg.RateLimit.Burst)
+	}
 	if g.routes, err = buildRoutes(&cfg, g); err != nil {
 		return nil, err
 	}

@@ -90,10 +90,11 @@ type APIGatewayConfig struct {
 }
 
 // APIGatewayRateLimit is a per-key token bucket: PerSecond requests a
-// second on average, Burst at once. PerSecond 0 turns the limit off.
+// second on average, Burst at once (defaults 50 and 100).
 type APIGatewayRateLimit struct {
-	PerSecond int `yaml:"per_second"`
-	Burst     int `yaml:"burst"`
+	Disabled  bool `yaml:"disabled"`
+	PerSecond int  `yaml:"per_second"`
+	Burst     int  `yaml:"burst"`
 }
 
 // APIRoute forwards requests under a path prefix to one upstream.
@@ -163,11 +164,11 @@ func (c *APIGatewayConfig) setDefaults(dataDir string) {
 	}
 	gwDef(&c.KeyIDHeader, "X-Portcullis-Key-Id")
 	gwDef(&c.GroupsHeader, "X-Portcullis-Key-Groups")
-	if c.RateLimit.PerSecond == 0 && c.RateLimit.Burst == 0 {
-		c.RateLimit = APIGatewayRateLimit{PerSecond: 50, Burst: 100}
+	if c.RateLimit.PerSecond == 0 {
+		c.RateLimit.PerSecond = 50
 	}
 	if c.RateLimit.Burst == 0 {
-		c.RateLimit.Burst = c.RateLimit.PerSecond
+		c.RateLimit.Burst = 2 * c.RateLimit.PerSecond
 	}
 	gwDefDur(&c.ReadHeaderTimeout, 10*time.Second)
 	gwDefDur(&c.IdleTimeout, 120*time.Second)

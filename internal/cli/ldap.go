@@ -70,6 +70,7 @@ with the reason.`,
 				return err
 			}
 			defer b.Close()
+			b.SetAdminAccounts(ac.Admins)
 			ctx, cancel := context.WithTimeout(cmd.Context(), ldapTestTimeout)
 			defer cancel()
 			tr, err := b.Lookup(ctx, user, pw)

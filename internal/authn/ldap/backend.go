@@ -22,11 +22,14 @@ type Backend struct {
 	servers      []server
 	bindPassword string
 	adminGroups  map[string]bool
-	pool         *pool
-	groups       *groupCache
-	counters     counters
-	now          func() time.Time
-	descs        metricDescs
+	// adminAccounts are account names made administrators by the chain
+	// entry's admins list; set before the backend serves.
+	adminAccounts map[string]bool
+	pool          *pool
+	groups        *groupCache
+	counters      counters
+	now           func() time.Time
+	descs         metricDescs
 	// noLookup logs once that users cannot be looked up.
 	noLookup sync.Once
 }
@@ -91,6 +94,16 @@ func New(name string, cfg config.LDAPConfig, logger *slog.Logger) (*Backend, err
 	b.pool = newPool(cfg.PoolSize)
 	b.groups = newGroupCache(cfg.GroupCacheTTL)
 	return b, nil
+}
+
+// SetAdminAccounts makes the named accounts administrators (the chain
+// entry's admins list), compared with the account name a grant carries.
+// It must be called before the backend serves requests.
+func (b *Backend) SetAdminAccounts(names []string) {
+	b.adminAccounts = make(map[string]bool, len(names))
+	for _, n := range names {
+		b.adminAccounts[n] = true
+	}
 }
 
 // Name implements authn.Authenticator.

@@ -40,6 +40,9 @@ func (b *Backend) identity(ctx context.Context, c *conn, user string, entry *lda
 			account = v
 		}
 	}
+	if b.adminAccounts[account] {
+		admin = true
+	}
 	return &authn.Identity{Account: account, Labels: labels, Admin: admin, Source: b.name, Kind: authn.KindPassword}, nil
 }
 

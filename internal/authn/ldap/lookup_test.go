@@ -140,3 +140,18 @@ func TestChainLookupThroughLDAP(t *testing.T) {
 	}
 	mustLookup(t, chain, "erin", false)
 }
+
+func TestAdminAccounts(t *testing.T) {
+	s := startDirectory(t)
+	b := newBackend(t, parseLDAP(t, s, searchConfig))
+	b.SetAdminAccounts([]string{"bob"})
+	if id := mustDecide(t, b, "bob", "bob-pw", authn.Grant).Identity; !id.Admin {
+		t.Fatalf("bob listed in admins is not admin: %+v", id)
+	}
+	if id := mustLookup(t, b, "bob", true); !id.Admin {
+		t.Fatalf("lookup of bob: %+v", id)
+	}
+	if id := mustDecide(t, b, "alice", "alice-pw", authn.Grant).Identity; id.Admin {
+		t.Fatalf("alice became admin: %+v", id)
+	}
+}

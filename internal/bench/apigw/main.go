@@ -2,22 +2,30 @@
 //
 //	apigw gateway -addr A -upstream URL -keys FILE [-cert C -key K] [-log FILE]
 //	apigw tokens -id ID -secret HEX -n N [-ttl 50s] > tokens.txt
+//	apigw plainproxy -addr A -upstream URL [-cert C -key K]
 //
 // "gateway" runs the gateway with in-memory replay protection on, as
 // `portcullis serve` would; "tokens" pre-signs N distinct tokens, one a
 // line, that wrk's Lua script sends one per request (wrk's Lua has no
-// HMAC, so tokens are signed ahead, each used once).
+// HMAC, so tokens are signed ahead, each used once); "plainproxy" is a
+// bare httputil.ReverseProxy without authentication, which tells the
+// cost of Go's proxying apart from the cost of the checks.
 package main
 
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -36,6 +44,8 @@ func main() {
 		err = gateway(os.Args[2:])
 	case "tokens":
 		err = tokens(os.Args[2:])
+	case "plainproxy":
+		err = plainProxy(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -53,7 +63,18 @@ func gateway(args []string) error {
 	cert := fs.String("cert", "", "TLS certificate (empty: plain HTTP)")
 	key := fs.String("key", "", "TLS key")
 	logPath := fs.String("log", os.DevNull, "audit log file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile here until exit")
 	_ = fs.Parse(args)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	doc := fmt.Sprintf(`api_gateway:
   enabled: true
@@ -125,4 +146,28 @@ func tokens(args []string) error {
 		}
 	}
 	return w.Flush()
+}
+
+func plainProxy(args []string) error {
+	fs := flag.NewFlagSet("plainproxy", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:18444", "listen address")
+	upstream := fs.String("upstream", "http://127.0.0.1:18080", "upstream URL")
+	cert := fs.String("cert", "", "TLS certificate (empty: plain HTTP)")
+	key := fs.String("key", "", "TLS key")
+	_ = fs.Parse(args)
+	u, err := url.Parse(*upstream)
+	if err != nil {
+		return err
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite:       func(pr *httputil.ProxyRequest) { pr.SetURL(u) },
+		FlushInterval: -1,
+		Transport:     &http.Transport{MaxIdleConnsPerHost: 512, ResponseHeaderTimeout: time.Minute},
+	}
+	srv := &http.Server{Addr: *addr, Handler: rp, ReadHeaderTimeout: 10 * time.Second,
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}}
+	if *cert != "" {
+		return srv.ListenAndServeTLS(*cert, *key)
+	}
+	return srv.ListenAndServe()
 }

@@ -28,10 +28,13 @@ type Gateway struct {
 	envHash  []byte
 	target   *url.URL
 	proxy    *httputil.ReverseProxy
-	usage    *store.UsageBuffer
-	cache    *tokenCache
-	metrics  *metrics
-	now      func() time.Time
+	// direct forwards bodiless GET and HEAD requests; nil for a TLS
+	// upstream.
+	direct  *directPool
+	usage   *store.UsageBuffer
+	cache   *tokenCache
+	metrics *metrics
+	now     func() time.Time
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -79,6 +82,10 @@ func New(cfg config.EngineConfig, tokens store.EngineTokenStore, logger *slog.Lo
 	if tokens != nil {
 		g.usage = store.NewUsageBuffer(tokens.TouchEngineTokens, 10000, g.logger)
 	}
+	bp := newBufferPool()
+	if dial := directDialer(cfg); dial != nil {
+		g.direct = newDirectPool(dial, target.Host, transport.MaxIdleConnsPerHost, bp)
+	}
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:   g.rewrite,
 		Transport: transport,
@@ -87,7 +94,7 @@ func New(cfg config.EngineConfig, tokens store.EngineTokenStore, logger *slog.Lo
 		// ReverseProxy itself; complete ones (Content-Length) are not,
 		// which saves a write per request on the hot path.
 		FlushInterval: 0,
-		BufferPool:    newBufferPool(),
+		BufferPool:    bp,
 		ErrorHandler:  g.proxyError,
 		ErrorLog:      slog.NewLogLogger(g.logger.Handler(), slog.LevelDebug),
 	}

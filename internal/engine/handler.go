@@ -57,6 +57,19 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.usage.Record(c.hash, start, r.RemoteAddr)
 	}
 	r.URL.Path, r.URL.RawPath = forward, ""
+	if g.direct.usable(r) {
+		sent, err := g.direct.serve(rec, r, r.URL.RequestURI())
+		switch {
+		case err == nil:
+		case !sent:
+			g.proxyError(rec, r, err)
+		case errors.Is(err, errUpstreamBody):
+			// Cut the client's response as ReverseProxy does, so a
+			// truncated body is not taken for a complete one.
+			panic(http.ErrAbortHandler)
+		}
+		return
+	}
 	g.proxy.ServeHTTP(rec, r)
 	if rec.hijacked {
 		g.metrics.upgraded.Dec()

@@ -84,6 +84,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		// Long streams outlived the grace period; cut them.
 		_ = srv.Close()
 	}
+	g.direct.closeIdle()
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("engine gateway: %w", err)
 	}

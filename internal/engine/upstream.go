@@ -58,6 +58,25 @@ func newUpstream(cfg config.EngineConfig) (*url.URL, *http.Transport, error) {
 	return nil, nil, fmt.Errorf("engine upstream: unsupported scheme %q", u.Scheme)
 }
 
+// directDialer dials a plain upstream (unix socket or http) for the
+// direct path; nil for a TLS upstream, which only ReverseProxy serves.
+func directDialer(cfg config.EngineConfig) func(context.Context) (net.Conn, error) {
+	u, err := url.Parse(cfg.Upstream)
+	if err != nil {
+		return nil
+	}
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	switch u.Scheme {
+	case "unix":
+		sock := u.Path
+		return func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "unix", sock) }
+	case "http":
+		host := u.Host
+		return func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", host) }
+	}
+	return nil
+}
+
 func upstreamTLS(c config.EngineUpstreamTLS) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName, NextProtos: []string{"http/1.1"}}
 	if c.CA != "" {

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -89,6 +91,9 @@ func ParseToken(tok string) (*Token, error) {
 // with alg HS256. cyphernode never read the header, so one that is not
 // base64 at all is left to the signature, which covers it.
 func checkHeader(h string) error {
+	if _, ok := goodHeaders.Load(h); ok {
+		return nil
+	}
 	hj, err := decodeSegment(h)
 	if err != nil {
 		return nil
@@ -102,8 +107,21 @@ func checkHeader(h string) error {
 	if hdr.Alg == nil || *hdr.Alg != "HS256" {
 		return authErr(ReasonMalformed, "token header alg must be HS256")
 	}
+	if goodHeaderCount.Add(1) <= maxGoodHeaders {
+		goodHeaders.Store(h, struct{}{})
+	}
 	return nil
 }
+
+// goodHeaders remembers a few header segments already found valid: clients
+// send the same one on every request, and decoding it is a fair part of
+// the check. Bounded, so garbage cannot grow it.
+var (
+	goodHeaders     sync.Map
+	goodHeaderCount atomic.Int32
+)
+
+const maxGoodHeaders = 64
 
 // decodeSegment decodes unpadded base64url or (padded or not) standard
 // base64, canonical encodings only.

@@ -27,7 +27,10 @@ func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *
 	}
 	dialer := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
-		Proxy:                 nil, // never an environment proxy
+		Proxy: nil, // never an environment proxy
+		// Pass the client's Accept-Encoding and the upstream's encoding
+		// through untouched instead of gzipping and un-gzipping here.
+		DisableCompression:    true,
 		DialContext:           dialer.DialContext,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: rc.ResponseHeaderTimeout,

@@ -136,6 +136,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, out io.Wr
 	apiHandler := api.New(api.Deps{
 		Store: st, Authn: chain, Logger: logger, MaxAppTokens: cfg.AppTokens.MaxPerUser,
 		BcryptCost: cfg.Authn.BcryptCost, DefaultExpiry: cfg.AppTokens.DefaultExpiry,
+		ClientIP: clientIPFunc(cfg.Server.TrustedProxies),
 	})
 	s.handler = s.routes(apiHandler)
 

@@ -26,10 +26,13 @@ type Backend struct {
 	// entry's admins list; set before the backend serves.
 	adminAccounts map[string]bool
 	pool          *pool
-	groups        *groupCache
-	counters      counters
-	now           func() time.Time
-	descs         metricDescs
+	// bindPool holds the connections for user binds when there is a
+	// service account (nil otherwise: user binds use pool).
+	bindPool *pool
+	groups   *groupCache
+	counters counters
+	now      func() time.Time
+	descs    metricDescs
 	// noLookup logs once that users cannot be looked up.
 	noLookup sync.Once
 }
@@ -91,7 +94,10 @@ func New(name string, cfg config.LDAPConfig, logger *slog.Logger) (*Backend, err
 	for _, g := range cfg.AdminGroups {
 		b.adminGroups[strings.ToLower(g)] = true
 	}
-	b.pool = newPool(cfg.PoolSize)
+	b.pool = newPool(cfg.PoolSize, b.dialService)
+	if cfg.BindDN != "" {
+		b.bindPool = newPool(cfg.PoolSize, b.dialForBind)
+	}
 	b.groups = newGroupCache(cfg.GroupCacheTTL)
 	return b, nil
 }
@@ -113,6 +119,9 @@ func (b *Backend) Name() string { return b.name }
 // request ends.
 func (b *Backend) Close() error {
 	b.pool.close()
+	if b.bindPool != nil {
+		b.bindPool.close()
+	}
 	return nil
 }
 

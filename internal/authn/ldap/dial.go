@@ -74,11 +74,19 @@ func baseTLS(caFile, serverName string, insecure bool) (*tls.Config, error) {
 	return c, nil
 }
 
+// dialService connects for searches: bound as the service account when
+// there is one.
+func (b *Backend) dialService(ctx context.Context) (*conn, error) { return b.dial(ctx, true) }
+
+// dialForBind connects for user binds only: no service bind.
+func (b *Backend) dialForBind(ctx context.Context) (*conn, error) { return b.dial(ctx, false) }
+
 // dial connects to the first server that answers, in configured order,
-// and binds as the service account when there is one. A server that cannot
-// be reached is logged and the next one tried; a service account the
-// directory refuses stops at once (every server would refuse it).
-func (b *Backend) dial(ctx context.Context) (*conn, error) {
+// and binds as the service account when asked and there is one. A server
+// that cannot be reached is logged and the next one tried; a service
+// account the directory refuses stops at once (every server would refuse
+// it).
+func (b *Backend) dial(ctx context.Context, service bool) (*conn, error) {
 	var errs []error
 	for _, s := range b.servers {
 		l, err := b.dialOne(ctx, s)
@@ -92,7 +100,7 @@ func (b *Backend) dial(ctx context.Context) (*conn, error) {
 		}
 		b.counters.dials.Add(1)
 		c := &conn{l: l, server: s.url}
-		if b.cfg.BindDN != "" {
+		if service && b.cfg.BindDN != "" {
 			if err := b.bindService(c); err != nil {
 				c.close()
 				if isConnError(err) {

@@ -37,7 +37,7 @@ func (b *Backend) login(ctx context.Context, user, password string, tr *Trace) (
 	case len(password) > maxPasswordLen:
 		res = deny("password too long")
 	default:
-		err := b.withConn(ctx, func(c *conn) error {
+		err := b.withConn(ctx, b.pool, func(c *conn) error {
 			*tr = Trace{Mode: b.mode(), Bind: "not attempted", Server: c.server}
 			var err error
 			res, err = b.loginOn(ctx, c, user, password, tr)
@@ -112,15 +112,12 @@ func (b *Backend) loginOn(ctx context.Context, c *conn, user, password string, t
 		}
 	}
 
-	if res, decided, err := b.bindUser(c, tr, password); decided || err != nil {
+	if res, decided, err := b.bindUserOn(ctx, c, tr, password); decided || err != nil {
 		return res, err
 	}
 
 	// What follows reads the directory as the service account when there is
-	// one, else as the user who just bound.
-	if err := b.bindService(c); err != nil {
-		return authn.Result{}, fmt.Errorf("service account re-bind: %w", err)
-	}
+	// one (c never left it), else as the user who just bound on c.
 	if entry == nil {
 		e, err := b.readEntry(c, tr.DN, attrs)
 		if err != nil {
@@ -143,11 +140,38 @@ func (b *Backend) loginOn(ctx context.Context, c *conn, user, password string, t
 	return authn.Result{Decision: authn.Grant, Identity: id, Reason: "password ok", Hashed: true}, nil
 }
 
+// bindUserOn binds as the user: on a connection of the bind pool when
+// there is a service account, so that c stays bound as the service
+// account, else on c itself. A failure of the bind pool is reported as a
+// settledError: it says nothing about c.
+func (b *Backend) bindUserOn(ctx context.Context, c *conn, tr *Trace, password string) (authn.Result, bool, error) {
+	if b.bindPool == nil {
+		return b.bindUser(c, tr, password)
+	}
+	var (
+		res     authn.Result
+		decided bool
+	)
+	err := b.withConn(ctx, b.bindPool, func(bc *conn) error {
+		var err error
+		res, decided, err = b.bindUser(bc, tr, password)
+		return err
+	})
+	if err != nil {
+		if !errors.Is(err, authn.ErrBackend) {
+			err = fmt.Errorf("%w: user bind: %w", authn.ErrBackend, err)
+		}
+		return authn.Result{}, true, &settledError{err: err}
+	}
+	return res, decided, nil
+}
+
 // bindUser binds c as tr.DN with password. decided is true when the bind
 // itself settles the login (wrong password, refusal).
 func (b *Backend) bindUser(c *conn, tr *Trace, password string) (res authn.Result, decided bool, err error) {
 	c.l.SetTimeout(b.cfg.BindTimeout)
 	c.state = boundUser
+	b.counters.userBinds.Add(1)
 	err = c.l.Bind(tr.DN, password)
 	switch {
 	case err == nil:

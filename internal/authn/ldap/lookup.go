@@ -39,7 +39,7 @@ func (b *Backend) LookupUser(ctx context.Context, user string) (*authn.Identity,
 		id    *authn.Identity
 		found bool
 	)
-	err := b.withConn(ctx, func(c *conn) error {
+	err := b.withConn(ctx, b.pool, func(c *conn) error {
 		var err error
 		id, found, err = b.lookupOn(ctx, c, user)
 		return err

@@ -8,7 +8,7 @@ var _ prometheus.Collector = (*Backend)(nil)
 // name is a constant label, so that several ldap backends can be
 // registered side by side.
 type metricDescs struct {
-	logins, dials, dialFailures, groupCacheHits *prometheus.Desc
+	logins, dials, dialFailures, groupCacheHits, binds *prometheus.Desc
 }
 
 func newMetricDescs(name string) metricDescs {
@@ -23,13 +23,15 @@ func newMetricDescs(name string) metricDescs {
 			"Times no configured directory server could be reached (or the service account was refused).", nil, l),
 		groupCacheHits: prometheus.NewDesc("portcullis_ldap_group_cache_hits_total",
 			"Logins whose groups came from the group cache.", nil, l),
+		binds: prometheus.NewDesc("portcullis_ldap_binds_total",
+			"Binds sent to the directory, as the service account or as users.", []string{"as"}, l),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (b *Backend) Describe(ch chan<- *prometheus.Desc) {
 	d := b.descs
-	for _, x := range []*prometheus.Desc{d.logins, d.dials, d.dialFailures, d.groupCacheHits} {
+	for _, x := range []*prometheus.Desc{d.logins, d.dials, d.dialFailures, d.groupCacheHits, d.binds} {
 		ch <- x
 	}
 }
@@ -44,4 +46,6 @@ func (b *Backend) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(d.dials, prometheus.CounterValue, float64(s.Dials))
 	ch <- prometheus.MustNewConstMetric(d.dialFailures, prometheus.CounterValue, float64(s.DialFailures))
 	ch <- prometheus.MustNewConstMetric(d.groupCacheHits, prometheus.CounterValue, float64(s.GroupCacheHits))
+	ch <- prometheus.MustNewConstMetric(d.binds, prometheus.CounterValue, float64(s.ServiceBinds), "service")
+	ch <- prometheus.MustNewConstMetric(d.binds, prometheus.CounterValue, float64(s.UserBinds), "user")
 }

@@ -2,6 +2,7 @@ package ldap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -10,13 +11,15 @@ import (
 	"github.com/portcullis/portcullis/internal/authn"
 )
 
-// Connections are pooled and shared by searches and user binds. A user
-// bind changes who the connection is bound as, so every connection records
-// its current identity and is re-bound as the service account before the
-// next search (bindService is a no-op when it already is). This keeps one
-// TLS handshake per connection instead of one per login, and a search
-// never runs with a previous user's rights. A connection whose re-bind or
-// any operation fails at the network level is closed, never put back.
+// Connections are pooled. With a service account there are two pools:
+// searches run on connections bound as the service account, and user binds
+// on connections of their own, so a login costs one bind (the user's) and a
+// search connection never carries a user's identity. Without a service
+// account one pool serves both and a login reads the directory as the user
+// who just bound. Every connection records whom it is bound as, and
+// bindService re-binds only when needed. Pooling keeps one TLS handshake
+// per connection instead of one per login. A connection whose bind or any
+// operation fails at the network level is closed, never put back.
 
 // bindState is who a connection is bound as.
 type bindState int
@@ -47,16 +50,17 @@ func (c *conn) close() { _ = c.l.Close() }
 type pool struct {
 	slots chan struct{}
 	idle  chan *conn
+	dial  func(context.Context) (*conn, error)
 
 	mu     sync.Mutex
 	closed bool
 }
 
-func newPool(size int) *pool {
-	return &pool{slots: make(chan struct{}, size), idle: make(chan *conn, size)}
+func newPool(size int, dial func(context.Context) (*conn, error)) *pool {
+	return &pool{slots: make(chan struct{}, size), idle: make(chan *conn, size), dial: dial}
 }
 
-func (p *pool) get(ctx context.Context, dial func(context.Context) (*conn, error)) (*conn, error) {
+func (p *pool) get(ctx context.Context) (*conn, error) {
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -75,7 +79,7 @@ func (p *pool) get(ctx context.Context, dial func(context.Context) (*conn, error
 		}
 		break
 	}
-	c, err := dial(ctx)
+	c, err := p.dial(ctx)
 	if err != nil {
 		<-p.slots
 		return nil, err
@@ -114,14 +118,22 @@ func (p *pool) close() {
 	}
 }
 
-// withConn runs fn on a pooled connection. fn must be safe to run twice:
+// settledError is a failure that fn reports about something other than
+// its own connection (a user bind on another pool's connection): withConn
+// returns it as it is and keeps the connection.
+type settledError struct{ err error }
+
+func (e *settledError) Error() string { return e.err.Error() }
+func (e *settledError) Unwrap() error { return e.err }
+
+// withConn runs fn on a connection of p. fn must be safe to run twice:
 // when it fails at the network level on a connection that sat idle, it is
 // run once more on a fresh connection, so that the first request after a
 // directory restart succeeds. A cancelled ctx closes the connection, which
 // ends any operation in flight.
-func (b *Backend) withConn(ctx context.Context, fn func(*conn) error) error {
+func (b *Backend) withConn(ctx context.Context, p *pool, fn func(*conn) error) error {
 	for attempt := 0; ; attempt++ {
-		c, err := b.pool.get(ctx, b.dial)
+		c, err := p.get(ctx)
 		if err != nil {
 			return err
 		}
@@ -130,11 +142,16 @@ func (b *Backend) withConn(ctx context.Context, fn func(*conn) error) error {
 		if !stop() {
 			c.broken.Store(true)
 		}
+		var settled *settledError
+		if errors.As(err, &settled) {
+			p.put(c)
+			return settled.err
+		}
 		if err != nil && isConnError(err) {
 			c.broken.Store(true)
 		}
 		reused := c.reused
-		b.pool.put(c)
+		p.put(c)
 		if err == nil || !isConnError(err) {
 			return err
 		}
@@ -157,6 +174,7 @@ func (b *Backend) bindService(c *conn) error {
 	}
 	c.l.SetTimeout(b.cfg.BindTimeout)
 	c.state = boundNone
+	b.counters.serviceBinds.Add(1)
 	if err := c.l.Bind(b.cfg.BindDN, b.bindPassword); err != nil {
 		c.broken.Store(true)
 		return err

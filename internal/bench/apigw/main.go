@@ -18,6 +18,8 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -165,6 +167,7 @@ func plainProxy(args []string) error {
 		Transport:     &http.Transport{MaxIdleConnsPerHost: 512, ResponseHeaderTimeout: time.Minute},
 	}
 	srv := &http.Server{Addr: *addr, Handler: rp, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:     log.New(io.Discard, "", 0), // the script's port probes are not TLS
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}}
 	if *cert != "" {
 		return srv.ListenAndServeTLS(*cert, *key)

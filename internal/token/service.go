@@ -10,7 +10,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -140,6 +139,13 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.metrics != nil {
 		s.metrics.observe(o, status, d)
 	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	if !s.logger.Enabled(r.Context(), level) {
+		return
+	}
 	attrs := []any{
 		"grant", string(o.grant), "account", o.account, "status", status, "decision", o.decision,
 		"scopes_asked", scopeStrings(o.asked), "scopes_granted", accessStrings(o.granted),
@@ -153,10 +159,6 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if o.reason != "" {
 		attrs = append(attrs, "reason", o.reason)
-	}
-	level := slog.LevelInfo
-	if status >= 500 {
-		level = slog.LevelError
 	}
 	s.logger.Log(r.Context(), level, "token request", attrs...)
 }
@@ -258,7 +260,7 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, o *outcome) int 
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	w.WriteHeader(http.StatusOK)
-	_ = json.NewEncoder(w).Encode(resp)
+	_, _ = w.Write(resp.AppendJSON(make([]byte, 0, 2*len(tok)+160)))
 	return http.StatusOK
 }
 

@@ -53,7 +53,7 @@ func newEngineInitCmd(a *App) *cobra.Command {
 		hosts, ips           []string
 		name, policy, expiry string
 		port, image          string
-		force                bool
+		force, noToken       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "init [--host NAME]... [--ip IP]...",
@@ -105,7 +105,7 @@ and stack.yml. The CA's private key is not kept.`,
 			if err != nil {
 				return fmt.Errorf("list engine tokens: %w", err)
 			}
-			if slices.ContainsFunc(existing, func(t store.EngineToken) bool { return t.Name == name }) {
+			if !noToken && slices.ContainsFunc(existing, func(t store.EngineToken) bool { return t.Name == name }) {
 				return fmt.Errorf("an engine token named %q exists; pick another --name, or rotate it with `portcullis engine token rotate %s`", name, name)
 			}
 			certs, err := engine.MakeCerts(all, engineCertValidity)
@@ -115,14 +115,16 @@ and stack.yml. The CA's private key is not kept.`,
 			if err := certs.Write(certDir, force); err != nil {
 				return err
 			}
-			secret, t, err := createEngineToken(ctx, a, name, policy, d)
-			if err != nil {
-				return err
-			}
 			in := &engineInit{
 				cfg: cfg, certDir: certDir, hosts: all, notAfter: certNotAfter(certs.Cert),
-				publicHost: all[0], port: port, tokenName: t.Name, policy: t.Policy, expires: t.ExpiresAt,
-				secret: secret, image: image,
+				publicHost: all[0], port: port, image: image,
+			}
+			if !noToken {
+				secret, t, err := createEngineToken(ctx, a, name, policy, d)
+				if err != nil {
+					return err
+				}
+				in.tokenName, in.policy, in.expires, in.secret = t.Name, t.Policy, t.ExpiresAt, secret
 			}
 			in.socket, in.socketGID = daemonSocket(cfg.Engine.Upstream)
 			in.hostname, _ = os.Hostname()
@@ -143,6 +145,7 @@ and stack.yml. The CA's private key is not kept.`,
 	f.StringVar(&port, "port", "", "port clients connect to (default: engine.addr's port)")
 	f.StringVar(&image, "image", "portcullis:latest", "Portcullis image for the docker run and swarm examples")
 	f.BoolVar(&force, "force", false, "replace an existing certificate (clients must get the new ca.pem)")
+	f.BoolVar(&noToken, "no-token", false, "make no token (with --force: only a new certificate, e.g. for more names)")
 	return cmd
 }
 
@@ -329,9 +332,14 @@ func (in *engineInit) print(w io.Writer) {
 	p("  CA certificate:      %s (give this file to clients)\n", in.caPath())
 	p("  server certificate:  %s for %s (expires %s)\n", filepath.Join(in.certDir, "cert.pem"), strings.Join(in.hosts, ", "), in.notAfter.UTC().Format("2006-01-02"))
 	p("  server key:          %s\n", filepath.Join(in.certDir, "key.pem"))
-	p("\nToken %q (policy %s, expires %s):\n\n  %s\n\n", in.tokenName, in.policy, formatExpiry(in.expires), in.secret)
-	p("It is shown only this once: Portcullis keeps only its hash. A lost token is\n")
-	p("rotated (portcullis engine token rotate %s), not recovered.\n", in.tokenName)
+	if in.secret != "" {
+		p("\nToken %q (policy %s, expires %s):\n\n  %s\n\n", in.tokenName, in.policy, formatExpiry(in.expires), in.secret)
+		p("It is shown only this once: Portcullis keeps only its hash. A lost token is\n")
+		p("rotated (portcullis engine token rotate %s), not recovered.\n", in.tokenName)
+	} else {
+		in.secret = "<token>"
+		p("\nNo token made: use `portcullis engine token create --name NAME`; <token> below stands for it.\n")
+	}
 
 	p("\n== Client: the docker CLI ==\n")
 	p("Copy %s to the client machine (adjust the path below), then:\n\n", in.caPath())

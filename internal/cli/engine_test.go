@@ -151,6 +151,20 @@ func TestEngineInit(t *testing.T) {
 	if b2, _ := os.ReadFile(ca); !bytes.Equal(b2, caPEM) {
 		t.Fatal("a refused init replaced the CA")
 	}
+	// --force --no-token makes a new certificate (more names), no token.
+	out, err = runKeysCLI(t, "--data-dir", dir, "engine", "init", "--force", "--no-token", "--host", "gw.example.com", "--host", "gw2.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tokenInOutput.MatchString(out) || !strings.Contains(out, "No token made") {
+		t.Fatalf("init --no-token output:\n%s", out)
+	}
+	if b2, _ := os.ReadFile(ca); bytes.Equal(b2, caPEM) {
+		t.Fatal("init --force kept the old CA")
+	}
+	if _, err := engineToken(t, dir, secret); err != nil {
+		t.Fatalf("init --force --no-token touched the first token: %v", err)
+	}
 	for _, args := range [][]string{
 		{"--host", "10.0.0.1"},
 		{"--ip", "gw.example.com"},

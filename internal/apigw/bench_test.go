@@ -16,8 +16,6 @@ func BenchmarkGateway(b *testing.B) {
 	}))
 	defer up.Close()
 	dir := b.TempDir()
-	t := &testing.T{}
-	_ = t
 	g := benchGateway(b, dir, up.URL)
 	toks := make([]string, b.N)
 	for i := range toks {

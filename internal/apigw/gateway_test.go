@@ -1,7 +1,6 @@
 package apigw
 
 import (
-	"context"
 	"net/http"
 	"os"
 	"os/exec"
@@ -286,5 +285,3 @@ func TestReloadOnChange(t *testing.T) {
 	}
 	g.do(t, "GET", "/x", fresh("002", seedKey002, 10*time.Second)).want(t, 401, ReasonUnknownKey)
 }
-
-var _ = context.Background

@@ -21,6 +21,7 @@ import (
 const streamSize = 1 << 30 // 1 GiB each way
 
 func streamClient(t *testing.T, g *testGW) *http.Client {
+	t.Helper()
 	pem, err := os.ReadFile(g.caFile)
 	if err != nil {
 		t.Fatal(err)

@@ -234,9 +234,8 @@ func TestRefusals(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	testenv.Integration(t)
 	g, sec := startCyphernodeGW(t, "rate_limit: {per_second: 1, burst: 2}\n")
-	for i := range 2 {
+	for range 2 {
 		g.do(t, "GET", "/v0/getbestblockhash", fresh("001", sec["001"], 10*time.Second)).want(t, 200, "")
-		_ = i
 	}
 	a := g.do(t, "GET", "/v0/getbestblockhash", fresh("001", sec["001"], 10*time.Second))
 	a.want(t, http.StatusTooManyRequests, ReasonRateLimited)

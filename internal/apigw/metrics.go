@@ -12,7 +12,7 @@ import (
 // number is bounded by the configuration.
 type metrics struct {
 	requests *prometheus.CounterVec   // route, key, code
-	refusals *prometheus.CounterVec   // route, reason
+	refusals *prometheus.CounterVec   // route, key, reason
 	upstream *prometheus.HistogramVec // route, key
 }
 
@@ -24,8 +24,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"route", "key", "code"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "portcullis", Subsystem: "apigw", Name: "refusals_total",
-			Help: "Requests the API-key gateway refused or could not forward, by route and reason.",
-		}, []string{"route", "reason"}),
+			Help: "Requests the API-key gateway refused or could not forward, by route, key id (empty before the token is verified) and reason.",
+		}, []string{"route", "key", "reason"}),
 		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "portcullis", Subsystem: "apigw", Name: "upstream_seconds",
 			Help:    "Time from receiving a request to the upstream's response headers, by route and key id.",
@@ -67,7 +67,7 @@ func (m *metrics) observe(ri *reqInfo, status int) {
 	route, key := ri.routeLabel(), ri.keyLabel()
 	m.requests.WithLabelValues(route, key, strconv.Itoa(status)).Inc()
 	if ri.reason != "" {
-		m.refusals.WithLabelValues(route, string(ri.reason)).Inc()
+		m.refusals.WithLabelValues(route, key, string(ri.reason)).Inc()
 	}
 	if ri.upstream > 0 {
 		m.upstream.WithLabelValues(route, key).Observe(ri.upstream.Seconds())

@@ -20,12 +20,12 @@ func TestMetricsAndAuditLog(t *testing.T) {
 	if n := testutil.ToFloat64(g.gw.metrics.requests.WithLabelValues("/v0", "001", "200")); n != 1 {
 		t.Errorf("requests{/v0,001,200} = %v", n)
 	}
-	if n := testutil.ToFloat64(g.gw.metrics.refusals.WithLabelValues("/v0", "forbidden")); n != 1 {
-		t.Errorf("refusals{/v0,forbidden} = %v", n)
+	if n := testutil.ToFloat64(g.gw.metrics.refusals.WithLabelValues("/v0", "001", "forbidden")); n != 1 {
+		t.Errorf("refusals{/v0,001,forbidden} = %v", n)
 	}
 	// An unverified id never becomes a label.
-	if n := testutil.ToFloat64(g.gw.metrics.refusals.WithLabelValues("", "unknown_key")); n != 1 {
-		t.Errorf("refusals{,unknown_key} = %v", n)
+	if n := testutil.ToFloat64(g.gw.metrics.refusals.WithLabelValues("", "", "unknown_key")); n != 1 {
+		t.Errorf("refusals{,,unknown_key} = %v", n)
 	}
 	if n, err := testutil.GatherAndCount(g.reg, "portcullis_apigw_upstream_seconds"); err != nil || n != 1 {
 		t.Errorf("upstream_seconds series: %d, %v", n, err)

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -90,7 +91,7 @@ func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *
 		Transport:     tr,
 		BufferPool:    g.bufs,
 		FlushInterval: -1, // stream: server-sent events and chunked responses pass at once
-		ErrorLog:      nil,
+		ErrorLog:      slog.NewLogLogger(g.logger.Handler(), slog.LevelDebug),
 		ModifyResponse: func(resp *http.Response) error {
 			if ri := reqInfoFrom(resp.Request.Context()); ri != nil {
 				ri.upstream = time.Since(ri.start)

@@ -47,7 +47,12 @@ var factories = map[string]factory{
 		return apptoken.New(c.Name, d.store, d.users, d.logger), nil
 	},
 	"ldap": func(_ context.Context, c config.AuthenticatorConfig, d backendDeps) (authn.Authenticator, error) {
-		return ldap.New(c.Name, *c.LDAP, d.logger)
+		b, err := ldap.New(c.Name, *c.LDAP, d.logger)
+		if err != nil {
+			return nil, err
+		}
+		b.SetAdminAccounts(c.Admins)
+		return b, nil
 	},
 }
 

@@ -108,6 +108,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, out io.Wr
 		if c, ok := b.(io.Closer); ok {
 			s.closers = append(s.closers, c.Close)
 		}
+		if c, ok := b.(prometheus.Collector); ok {
+			if err := s.reg.Register(c); err != nil {
+				s.Close()
+				return nil, fmt.Errorf("register metrics of %s: %w", b.Name(), err)
+			}
+		}
 	}
 
 	rules := cfg.ACL

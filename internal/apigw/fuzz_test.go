@@ -1,6 +1,7 @@
 package apigw
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -51,6 +52,23 @@ func FuzzParseKeyFile(f *testing.F) {
 		for id, k := range ks {
 			if id != k.ID || !validKeyID(id) || !validSecret(string(k.Secret)) {
 				t.Fatalf("unusable key %q accepted", id)
+			}
+		}
+	})
+}
+
+// FuzzParseAPIProperties checks that every action returned is one path
+// segment with at least one group.
+func FuzzParseAPIProperties(f *testing.F) {
+	f.Add([]byte("# Watcher can:\naction_getbestblockhash=watcher\naction_spend=spender\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		acts, err := ParseAPIProperties(data)
+		if err != nil {
+			return
+		}
+		for a, gs := range acts {
+			if a == "" || strings.ContainsAny(a, "/ \t") || len(gs) == 0 {
+				t.Fatalf("action %q with groups %q accepted", a, gs)
 			}
 		}
 	})

@@ -87,6 +87,13 @@ var hopHeaders = map[string]bool{
 	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
 }
 
+// notForwarded are request headers the daemon never sees: the token
+// headers, and the X-Forwarded ones, which ReverseProxy also drops.
+var notForwarded = map[string]bool{
+	"Authorization": true, "Token": true, "Host": true,
+	"Forwarded": true, "X-Forwarded-For": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true,
+}
+
 // connectionListed reports header names the sender listed in Connection.
 func connectionListed(h http.Header) map[string]bool {
 	var m map[string]bool
@@ -113,7 +120,7 @@ func (p *directPool) writeRequest(u *upConn, r *http.Request, uri string) error 
 	bw.WriteString("\r\n")
 	listed := connectionListed(r.Header)
 	for k, vs := range r.Header {
-		if hopHeaders[k] || listed[k] || k == "Authorization" || k == "Token" || k == "Host" {
+		if hopHeaders[k] || listed[k] || notForwarded[k] {
 			continue
 		}
 		for _, v := range vs {
@@ -190,7 +197,7 @@ func (p *directPool) copyResponse(w http.ResponseWriter, resp *http.Response) er
 		}
 		h[k] = vs
 	}
-	if resp.ContentLength >= 0 {
+	if resp.ContentLength >= 0 && resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified {
 		h["Content-Length"] = []string{strconv.FormatInt(resp.ContentLength, 10)}
 	}
 	w.WriteHeader(resp.StatusCode)

@@ -129,6 +129,7 @@ func TestForwardedHeaders(t *testing.T) {
 				req.Header.Set("Connection", "X-Private")
 				req.Header.Set("X-Private", "dropped")
 				req.Header.Set("Proxy-Authorization", "Basic eA==")
+				req.Header.Set("X-Forwarded-For", "10.9.9.9")
 				resp, err := c.Do(req)
 				if err != nil {
 					t.Fatal(err)
@@ -142,7 +143,7 @@ func TestForwardedHeaders(t *testing.T) {
 					t.Fatalf("response headers: %v", resp.Header)
 				}
 				h := up.last(t)
-				for _, k := range []string{"Authorization", "Token", "X-Private", "Proxy-Authorization"} {
+				for _, k := range []string{"Authorization", "Token", "X-Private", "Proxy-Authorization", "X-Forwarded-For"} {
 					if v := h.Get(k); v != "" {
 						t.Errorf("%s reached the daemon: %q", k, v)
 					}

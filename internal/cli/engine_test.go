@@ -260,7 +260,7 @@ func TestEngineTokenCommands(t *testing.T) {
 // and revoked, by the CLI take effect on the running gateway.
 func TestEngineInitAgainstGateway(t *testing.T) {
 	testenv.Integration(t)
-	d := testenv.StartDockerd(t, testenv.DockerdOptions{})
+	d := testenv.StartDockerd(t, testenv.DockerdOptions{Private: true})
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -18,6 +18,10 @@ import (
 	"github.com/portcullis/portcullis/internal/config"
 )
 
+// streamFlushInterval bounds how long a response of known length may sit
+// in the write buffer (headers before a slow body, a slow download).
+const streamFlushInterval = 20 * time.Millisecond
+
 // newProxy builds the reverse proxy of one route: Authorization removed,
 // the key id and groups added, bodies streamed both ways, upgrades
 // (websockets) passed through.
@@ -79,18 +83,25 @@ func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *
 			out.URL.Path, out.URL.RawPath = p, ""
 			pr.SetURL(target)
 			pr.SetXForwarded()
+			// The names are canonical, and so are the incoming ones net/http
+			// could parse, so delete is Header.Del without re-canonicalising.
 			h := out.Header
-			h.Del("Authorization")
-			h.Del(idH)
-			h.Del(groupsH)
+			delete(h, "Authorization")
+			delete(h, idH)
+			delete(h, groupsH)
 			if ri := reqInfoFrom(pr.In.Context()); ri != nil && ri.key != nil {
 				h[idH] = []string{ri.key.ID}
-				h[groupsH] = []string{strings.Join(ri.key.Groups, ",")}
+				h[groupsH] = []string{ri.key.groupsHeader}
 			}
 		},
-		Transport:     tr,
-		BufferPool:    g.bufs,
-		FlushInterval: -1, // stream: server-sent events and chunked responses pass at once
+		Transport:  tr,
+		BufferPool: g.bufs,
+		// ReverseProxy already flushes every write of server-sent events
+		// and of bodies of unknown length (chunked streams). A body of
+		// known length is flushed within streamFlushInterval. -1 here
+		// would flush the headers from a timer goroutine on every
+		// response: one more goroutine and one more write per request.
+		FlushInterval: streamFlushInterval,
 		ErrorLog:      slog.NewLogLogger(g.logger.Handler(), slog.LevelDebug),
 		ModifyResponse: func(resp *http.Response) error {
 			if ri := reqInfoFrom(resp.Request.Context()); ri != nil {

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -185,5 +186,49 @@ func TestDirectPathConnections(t *testing.T) {
 	}
 	if _, body, err := get("/cut"); err == nil {
 		t.Fatalf("a stream the daemon cut ended cleanly for the client: %q", body)
+	}
+}
+
+// TestDirectPathConcurrent sends bodiless requests from many clients at
+// once over pooled daemon connections (run under -race).
+func TestDirectPathConcurrent(t *testing.T) {
+	up := startHeaderUpstream(t, time.Minute)
+	addr, tok := startPlainGateway(t, "http://"+up.ln.Addr().String())
+	tr := &http.Transport{MaxIdleConnsPerHost: 16}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Timeout: 10 * time.Second, Transport: tr}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 50; j++ {
+				req, _ := http.NewRequest("GET", "http://"+addr+"/_ping", nil)
+				req.Header.Set("Token", tok)
+				resp, err := c.Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || string(b) != "OK" {
+					errs <- fmt.Errorf("%d %q", resp.StatusCode, b)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	up.mu.Lock()
+	n := len(up.seen)
+	up.mu.Unlock()
+	if n != 800 {
+		t.Fatalf("the daemon saw %d requests, want 800", n)
 	}
 }

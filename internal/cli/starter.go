@@ -48,6 +48,22 @@ authn:
     #     ci:
     #       password: "$2y$10$..."   # portcullis hash
     #       labels: {team: [build]}
+    # - type: ldap              # docs/ldap.md
+    #   name: corp
+    #   on_error: fail          # directory down: 503 (or skip to the next)
+    #   ldap:
+    #     urls: [ldaps://ldap1.example.com, ldaps://ldap2.example.com]
+    #     ca_file: /etc/ssl/corp-ca.pem
+    #     bind_dn: cn=portcullis,ou=services,dc=example,dc=com
+    #     bind_password_file: /run/secrets/ldap-bind
+    #     base_dn: ou=people,dc=example,dc=com
+    #     user_filter: "(&(objectClass=inetOrgPerson)(uid={username}))"
+    #     group_search:
+    #       base_dn: ou=groups,dc=example,dc=com
+    #       filter: "(&(objectClass=groupOfNames)(member={dn}))"
+    #       attribute: cn
+    #       label: groups
+    #     admin_groups: [registry-admins]
 
 # First matching rule decides. Without an acl section the default applies:
 # admins everything; users pull/push/delete under ${account}/**; anonymous nothing.
@@ -67,4 +83,22 @@ store:
 
 app_tokens:
   max_per_user: 5
+
+# Docker Engine API gateway: tokens instead of client certificates
+# (docs/engine.md; portcullis engine init prints a complete set-up).
+# engine:
+#   enabled: true
+#   addr: 0.0.0.0:2376
+#   upstream: unix:///var/run/docker.sock
+
+# HMAC API-key gateway for cyphernode-style clients (docs/apigw.md).
+# api_gateway:
+#   enabled: true
+#   addr: 127.0.0.1:8443
+#   keys_file: @DATA@/keys.properties
+#   routes:
+#     - prefix: /v0/
+#       upstream: http://127.0.0.1:8888
+#       strip_prefix: true
+#       groups: [admin, spender]
 `

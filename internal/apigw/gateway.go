@@ -187,6 +187,10 @@ func (g *Gateway) finish(rec *recorder, r *http.Request, ri *reqInfo) {
 		status = http.StatusOK
 	}
 	g.metrics.observe(ri, status)
+	ctx := r.Context()
+	if !g.logger.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
 	attrs := []slog.Attr{
 		slog.String("key_id", ri.keyLabel()),
 		slog.String("route", ri.routeLabel()),
@@ -203,5 +207,5 @@ func (g *Gateway) finish(rec *recorder, r *http.Request, ri *reqInfo) {
 	if ri.err != nil {
 		attrs = append(attrs, slog.String("err", ri.err.Error()))
 	}
-	g.logger.LogAttrs(r.Context(), slog.LevelInfo, "apigw request", attrs...)
+	g.logger.LogAttrs(ctx, slog.LevelInfo, "apigw request", attrs...)
 }

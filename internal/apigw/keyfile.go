@@ -17,6 +17,8 @@ type Key struct {
 	Secret []byte
 	Groups []string
 	groups map[string]struct{}
+	// groupsHeader is Groups joined with commas, as forwarded upstream.
+	groupsHeader string
 }
 
 func newKey(id, secret string, groups []string) *Key {
@@ -31,6 +33,7 @@ func newKey(id, secret string, groups []string) *Key {
 			k.groups[g] = struct{}{}
 		}
 	}
+	k.groupsHeader = strings.Join(k.Groups, ",")
 	return k
 }
 

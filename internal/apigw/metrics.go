@@ -3,6 +3,7 @@ package apigw
 import (
 	"errors"
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -14,6 +15,9 @@ type metrics struct {
 	requests *prometheus.CounterVec   // route, key, code
 	refusals *prometheus.CounterVec   // route, key, reason
 	upstream *prometheus.HistogramVec // route, key
+
+	counters  sync.Map // seriesKey -> prometheus.Counter of requests
+	observers sync.Map // seriesKey (code 0) -> prometheus.Observer of upstream
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -65,11 +69,39 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 
 func (m *metrics) observe(ri *reqInfo, status int) {
 	route, key := ri.routeLabel(), ri.keyLabel()
-	m.requests.WithLabelValues(route, key, strconv.Itoa(status)).Inc()
+	m.requestCounter(route, key, status).Inc()
 	if ri.reason != "" {
 		m.refusals.WithLabelValues(route, key, string(ri.reason)).Inc()
 	}
 	if ri.upstream > 0 {
-		m.upstream.WithLabelValues(route, key).Observe(ri.upstream.Seconds())
+		m.upstreamObserver(route, key).Observe(ri.upstream.Seconds())
 	}
+}
+
+// The series of the answered requests are looked up once per route, key
+// and status and kept: WithLabelValues hashes and locks on every call.
+// They are as bounded as the labels (routes, existing keys, codes).
+type seriesKey struct {
+	route, key string
+	code       int
+}
+
+func (m *metrics) requestCounter(route, key string, code int) prometheus.Counter {
+	sk := seriesKey{route, key, code}
+	if c, ok := m.counters.Load(sk); ok {
+		return c.(prometheus.Counter)
+	}
+	c := m.requests.WithLabelValues(route, key, strconv.Itoa(code))
+	m.counters.Store(sk, c)
+	return c
+}
+
+func (m *metrics) upstreamObserver(route, key string) prometheus.Observer {
+	sk := seriesKey{route: route, key: key}
+	if o, ok := m.observers.Load(sk); ok {
+		return o.(prometheus.Observer)
+	}
+	o := m.upstream.WithLabelValues(route, key)
+	m.observers.Store(sk, o)
+	return o
 }

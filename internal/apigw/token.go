@@ -37,7 +37,16 @@ type Token struct {
 // Replay key: the key id and the decoded MAC, so that a signature
 // re-encoded from hex to base64url is still the same token.
 func (t *Token) replayKey() string {
-	return "apigw:" + t.ID + ":" + hex.EncodeToString(t.mac)
+	const prefix = "apigw:"
+	var buf [2 * macLen]byte
+	mac := hex.AppendEncode(buf[:0], t.mac)
+	var b strings.Builder
+	b.Grow(len(prefix) + len(t.ID) + 1 + len(mac))
+	b.WriteString(prefix)
+	b.WriteString(t.ID)
+	b.WriteByte(':')
+	b.Write(mac)
+	return b.String()
 }
 
 const (

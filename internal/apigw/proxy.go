@@ -22,6 +22,10 @@ import (
 // in the write buffer (headers before a slow body, a slow download).
 const streamFlushInterval = 20 * time.Millisecond
 
+// maxResponseHeaderBytes bounds an upstream's response headers, as
+// http.Transport does by default.
+const maxResponseHeaderBytes = 10 << 20
+
 // newProxy builds the reverse proxy of one route: Authorization removed,
 // the key id and groups added, bodies streamed both ways, upgrades
 // (websockets) passed through.
@@ -35,16 +39,30 @@ func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *
 		Proxy: nil, // never an environment proxy
 		// Pass the client's Accept-Encoding and the upstream's encoding
 		// through untouched instead of gzipping and un-gzipping here.
-		DisableCompression:    true,
-		DialContext:           dialer.DialContext,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: rc.ResponseHeaderTimeout,
-		ExpectContinueTimeout: time.Second,
-		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   512,
+		DisableCompression:     true,
+		DialContext:            dialer.DialContext,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ResponseHeaderTimeout:  rc.ResponseHeaderTimeout,
+		ExpectContinueTimeout:  time.Second,
+		IdleConnTimeout:        90 * time.Second,
+		MaxIdleConns:           1024,
+		MaxIdleConnsPerHost:    512,
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 	}
 	target := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: strings.TrimSuffix(u.Path, "/")}
+	var rt http.RoundTripper = tr
+	// Plain HTTP upstreams take body-less GET and HEAD requests on the
+	// handler's goroutine (see directTransport); the rest goes through tr.
+	direct := func(dial func(ctx context.Context) (net.Conn, error)) {
+		rt = &directTransport{
+			fallback:              tr,
+			dial:                  dial,
+			responseHeaderTimeout: rc.ResponseHeaderTimeout,
+			idleTimeout:           tr.IdleConnTimeout,
+			maxIdle:               tr.MaxIdleConnsPerHost,
+			maxHeaderBytes:        maxResponseHeaderBytes,
+		}
+	}
 	switch u.Scheme {
 	case "unix":
 		sock := u.Path
@@ -52,6 +70,7 @@ func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *
 			return dialer.DialContext(ctx, "unix", sock)
 		}
 		target = &url.URL{Scheme: "http", Host: "localhost"}
+		direct(func(ctx context.Context) (net.Conn, error) { return dialer.DialContext(ctx, "unix", sock) })
 	case "https":
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
 		if rc.UpstreamCA != "" {
@@ -67,6 +86,11 @@ func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *
 		}
 		tr.TLSClientConfig = tc
 	case "http":
+		addr := u.Host
+		if u.Port() == "" {
+			addr = net.JoinHostPort(u.Hostname(), "80")
+		}
+		direct(func(ctx context.Context) (net.Conn, error) { return dialer.DialContext(ctx, "tcp", addr) })
 	default:
 		return nil, fmt.Errorf("upstream %q: scheme must be http, https or unix", rc.Upstream)
 	}
@@ -94,7 +118,7 @@ func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *
 				h[groupsH] = []string{ri.key.groupsHeader}
 			}
 		},
-		Transport:  tr,
+		Transport:  rt,
 		BufferPool: g.bufs,
 		// ReverseProxy already flushes every write of server-sent events
 		// and of bodies of unknown length (chunked streams). A body of

@@ -109,13 +109,12 @@ func (t *directTransport) get(ctx context.Context, fresh bool) (*directConn, boo
 			pc := t.idle[n-1]
 			t.idle[n-1] = nil
 			t.idle = t.idle[:n-1]
-			if t.idleTimeout > 0 && now.Sub(pc.idleFrom) > t.idleTimeout {
-				t.mu.Unlock()
+			t.mu.Unlock()
+			if t.idleTimeout > 0 && now.Sub(pc.idleFrom) > t.idleTimeout || !idleConnOK(pc.conn) {
 				pc.conn.Close()
 				t.mu.Lock()
 				continue
 			}
-			t.mu.Unlock()
 			return pc, true, nil
 		}
 		t.mu.Unlock()

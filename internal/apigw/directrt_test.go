@@ -290,3 +290,50 @@ func TestDirectTransport1xx(t *testing.T) {
 		t.Fatalf("%d %q %v, 1xx seen %v", code, body, err, got)
 	}
 }
+
+// TestDirectTransportUnsolicited: bytes an upstream sends after a
+// complete answer, while the connection is idle, are never taken for the
+// answer to the next request (which could be another key's).
+func TestDirectTransportUnsolicited(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n := accepted.Add(1)
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				buf := make([]byte, 4096)
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+				if n == 1 {
+					time.Sleep(30 * time.Millisecond)
+					_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nEVIL!")
+				}
+				_, _ = c.Read(buf)
+			}()
+		}
+	}()
+	rt := newDirectTransport(ln.Addr().String(), 5*time.Second)
+	url := "http://" + ln.Addr().String() + "/"
+	if _, body, err := get(t, rt, context.Background(), "GET", url); err != nil || body != "first" {
+		t.Fatalf("first: %q %v", body, err)
+	}
+	time.Sleep(100 * time.Millisecond) // the unsolicited answer arrives while idle
+	if _, body, err := get(t, rt, context.Background(), "GET", url); err != nil || body != "first" {
+		t.Fatalf("second request answered %q %v, want a fresh connection's \"first\"", body, err)
+	}
+	if n := accepted.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2", n)
+	}
+}

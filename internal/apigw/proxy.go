@@ -54,6 +54,9 @@ func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *
 	// Plain HTTP upstreams take body-less GET and HEAD requests on the
 	// handler's goroutine (see directTransport); the rest goes through tr.
 	direct := func(dial func(ctx context.Context) (net.Conn, error)) {
+		if !directSupported {
+			return
+		}
 		rt = &directTransport{
 			fallback:              tr,
 			dial:                  dial,

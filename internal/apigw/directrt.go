@@ -186,8 +186,10 @@ func (t *directTransport) exchange(ctx context.Context, pc *directConn, req *htt
 		stop()
 		return nil, err
 	}
+	// Nothing has been read yet: a failed write on a reused connection
+	// means the upstream had closed it.
 	if err := req.Write(pc.bw); err != nil {
-		return fail(err)
+		return fail(errors.Join(errStaleConn, err))
 	}
 	if err := pc.bw.Flush(); err != nil {
 		return fail(errors.Join(errStaleConn, err))
@@ -257,15 +259,21 @@ func ctxDone(ctx context.Context) bool { return ctx.Err() != nil }
 // directBody gives the connection back to the pool once the body is read
 // to its end, and closes it if the body is closed early or fails.
 type directBody struct {
-	rc   io.ReadCloser
-	t    *directTransport
-	pc   *directConn
-	stop func() bool
-	keep bool
-	done atomic.Bool
+	rc     io.ReadCloser
+	t      *directTransport
+	pc     *directConn
+	stop   func() bool
+	keep   bool
+	done   atomic.Bool
+	closed atomic.Bool
 }
 
+var errBodyClosed = errors.New("read on closed response body")
+
 func (b *directBody) Read(p []byte) (int, error) {
+	if b.closed.Load() {
+		return 0, errBodyClosed
+	}
 	if b.done.Load() {
 		return 0, io.EOF
 	}
@@ -279,7 +287,8 @@ func (b *directBody) Read(p []byte) (int, error) {
 // Close before the end closes the connection (which also ends a Read
 // blocked on another goroutine) rather than draining an endless stream.
 func (b *directBody) Close() error {
-	b.release(errors.New("closed early"))
+	b.closed.Store(true)
+	b.release(errBodyClosed)
 	return nil
 }
 

@@ -247,6 +247,9 @@ func TestDirectTransportEarlyClose(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("closing an endless body hung")
 	}
+	if _, err := resp.Body.Read(make([]byte, 10)); err == nil || err == io.EOF {
+		t.Fatalf("read after close: %v, want an error other than EOF", err)
+	}
 	if code, body, err := get(t, rt, context.Background(), "GET", up.URL+"/"); err != nil || code != 200 || body != "ok" {
 		t.Fatalf("after an early close: %d %q %v", code, body, err)
 	}

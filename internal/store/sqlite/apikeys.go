@@ -55,7 +55,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 
 // GetAPIKey returns key id.
 func (s *Store) GetAPIKey(ctx context.Context, id string) (store.APIKey, error) {
-	k, err := scanAPIKey(s.db.QueryRowContext(ctx, "SELECT "+apiKeyCols+" FROM api_keys WHERE id = ?", id))
+	k, err := scanAPIKey(s.stmts.apiKeyByID.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.APIKey{}, fmt.Errorf("api key %q: %w", id, store.ErrNotFound)
 	}

@@ -74,7 +74,7 @@ func (s *Store) GetAppTokenByHash(ctx context.Context, hash []byte) (store.AppTo
 	if checkHash(hash) != nil {
 		return store.AppToken{}, fmt.Errorf("app token: %w", store.ErrNotFound)
 	}
-	t, err := scanAppToken(s.db.QueryRowContext(ctx, "SELECT "+appTokenCols+" FROM app_tokens WHERE hash = ?", hash))
+	t, err := scanAppToken(s.stmts.appTokenByHash.QueryRowContext(ctx, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.AppToken{}, fmt.Errorf("app token: %w", store.ErrNotFound)
 	}

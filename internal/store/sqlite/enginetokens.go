@@ -51,7 +51,7 @@ func (s *Store) GetEngineTokenByHash(ctx context.Context, hash []byte) (store.En
 	if checkHash(hash) != nil {
 		return store.EngineToken{}, fmt.Errorf("engine token: %w", store.ErrNotFound)
 	}
-	t, err := scanEngine(s.db.QueryRowContext(ctx, "SELECT "+engineCols+" FROM engine_tokens WHERE hash = ?", hash))
+	t, err := scanEngine(s.stmts.engineTokenByHash.QueryRowContext(ctx, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.EngineToken{}, fmt.Errorf("engine token: %w", store.ErrNotFound)
 	}

@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"database/sql"
 	"errors"
 	"os"
@@ -115,5 +116,48 @@ func TestOpenRejectsBadPaths(t *testing.T) {
 			s.Close()
 			t.Errorf("Open(%q) accepted", p)
 		}
+	}
+}
+
+// TestUpgradeFromVersion1KeepsAppTokens opens a database written by a
+// binary that knew only the first schema: the app tokens in it must still
+// log in after the upgrade rebuilds their table.
+func TestUpgradeFromVersion1KeepsAppTokens(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.db")
+	v1, err := os.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, path)
+	hash := bytes.Repeat([]byte{7}, 32)
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`,
+		string(v1),
+		`INSERT INTO schema_migrations VALUES (1, 1700000000000000)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`INSERT INTO app_tokens (user_name, name, hash, scopes, created_at, last_used_addr)
+		VALUES ('alice', 'ci', ?, '["repository:alice/app:pull"]', 1700000000000000, '127.0.0.1')`, hash); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err := sqlite.Open(t.Context(), path, store.Options{})
+	if err != nil {
+		t.Fatalf("open a version-1 database: %v", err)
+	}
+	defer s.Close()
+	got, err := s.GetAppTokenByHash(t.Context(), hash)
+	if err != nil {
+		t.Fatalf("app token written before the upgrade: %v", err)
+	}
+	if got.User != "alice" || got.Name != "ci" || len(got.Scopes) != 1 || got.Scopes[0] != "repository:alice/app:pull" || got.LastUsedAddr != "127.0.0.1" {
+		t.Errorf("after upgrade: %+v", got)
+	}
+	if err := s.CreateAppToken(t.Context(), store.AppToken{User: "alice", Name: "ci", Hash: bytes.Repeat([]byte{8}, 32), CreatedAt: got.CreatedAt}, 5); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Errorf("second token named ci for alice after upgrade: %v, want ErrAlreadyExists", err)
 	}
 }

@@ -52,7 +52,7 @@ func (s *Store) GetRefreshTokenByHash(ctx context.Context, hash []byte) (store.R
 	if checkHash(hash) != nil {
 		return store.RefreshToken{}, fmt.Errorf("refresh token: %w", store.ErrNotFound)
 	}
-	t, err := scanRefresh(s.db.QueryRowContext(ctx, "SELECT "+refreshCols+" FROM refresh_tokens WHERE hash = ?", hash))
+	t, err := scanRefresh(s.stmts.refreshTokenByHash.QueryRowContext(ctx, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.RefreshToken{}, fmt.Errorf("refresh token: %w", store.ErrNotFound)
 	}

@@ -69,7 +69,7 @@ func nonNil(b []byte) []byte {
 
 // GetUser returns one user.
 func (s *Store) GetUser(ctx context.Context, name string) (store.User, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE name = ?", name))
+	u, err := scanUser(s.stmts.userByName.QueryRowContext(ctx, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.User{}, fmt.Errorf("user %q: %w", name, store.ErrNotFound)
 	}

@@ -163,7 +163,7 @@ func (p *directPool) serve(w http.ResponseWriter, r *http.Request, uri string) (
 			}
 			return false, err
 		}
-		err = p.copyResponse(w, resp)
+		err = p.copyResponse(w, resp, u.br)
 		if !stop() {
 			// The deadline was set: the connection cannot be reused.
 			u.c.Close()
@@ -185,9 +185,19 @@ func (p *directPool) roundTrip(u *upConn, r *http.Request, uri string) (*http.Re
 	return http.ReadResponse(u.br, r)
 }
 
-// copyResponse writes resp to w: headers without hop-by-hop ones, the
-// body flushed on every read when its length is unknown (streams).
-func (p *directPool) copyResponse(w http.ResponseWriter, resp *http.Response) error {
+// readyMin is how many bytes must have arrived for the next read of a
+// stream not to wait for the daemon: more than a chunk's closing CRLF and
+// the next chunk's size line, so at least one byte of data.
+const readyMin = 32
+
+// copyResponse writes resp to w: headers without hop-by-hop ones, then the
+// body. A stream (length unknown: logs -f, events, save) is flushed
+// whenever the daemon has nothing more ready, so a log line is not held
+// back; while the daemon is sending faster than the client takes it
+// (an image save), reads are gathered into full buffers first: fewer,
+// larger chunks and writes instead of a flush per read. br is the
+// connection's reader, which tells what has already arrived.
+func (p *directPool) copyResponse(w http.ResponseWriter, resp *http.Response, br *bufio.Reader) error {
 	defer resp.Body.Close()
 	h := w.Header()
 	listed := connectionListed(resp.Header)
@@ -211,11 +221,17 @@ func (p *directPool) copyResponse(w http.ResponseWriter, resp *http.Response) er
 	}
 	for {
 		n, rerr := resp.Body.Read(bp)
+		// Gather what has already arrived, without waiting for more.
+		for stream && rerr == nil && n < len(bp) && br.Buffered() > readyMin {
+			var m int
+			m, rerr = resp.Body.Read(bp[n:])
+			n += m
+		}
 		if n > 0 {
 			if _, err := w.Write(bp[:n]); err != nil {
 				return errClientGone
 			}
-			if stream {
+			if stream && br.Buffered() <= readyMin {
 				_ = rc.Flush()
 			}
 		}

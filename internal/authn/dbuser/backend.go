@@ -16,8 +16,16 @@ import (
 
 // generationPrefix marks Identity.CredentialID of a database user: it holds
 // the user's store Generation at the time of the grant, so Revalidate can
-// tell that the password, admin flag, disabled flag or labels changed since.
+// tell that the password, admin flag, disabled flag or labels changed since,
+// and the account's creation time, because a user removed and created again
+// under the same name starts over at generation 1: without it, the removed
+// account's cached password would pass for the new account.
 const generationPrefix = "generation:"
+
+// credentialID is what Revalidate compares: generation and incarnation.
+func credentialID(u store.User) string {
+	return generationPrefix + strconv.FormatInt(u.Generation, 10) + "@" + strconv.FormatInt(u.CreatedAt.UnixMicro(), 10)
+}
 
 // Backend authenticates database users.
 type Backend struct {
@@ -96,16 +104,15 @@ func (b *Backend) identity(u store.User) *authn.Identity {
 		Admin:        u.Admin,
 		Source:       b.name,
 		Kind:         authn.KindPassword,
-		CredentialID: generationPrefix + strconv.FormatInt(u.Generation, 10),
+		CredentialID: credentialID(u),
 	}
 }
 
 // Revalidate implements authn.Cacheable: one indexed read, no bcrypt. A
 // cached grant stays valid only while the user exists, is enabled and has
-// the generation it had when the password was checked.
+// the generation and creation time it had when the password was checked.
 func (b *Backend) Revalidate(ctx context.Context, id *authn.Identity) (bool, error) {
-	gen, ok := strings.CutPrefix(id.CredentialID, generationPrefix)
-	if !ok {
+	if !strings.HasPrefix(id.CredentialID, generationPrefix) {
 		return false, nil
 	}
 	u, err := b.st.GetUser(ctx, id.Account)
@@ -115,7 +122,7 @@ func (b *Backend) Revalidate(ctx context.Context, id *authn.Identity) (bool, err
 	if err != nil {
 		return false, fmt.Errorf("%w: %w", authn.ErrBackend, err)
 	}
-	return !u.Disabled && strconv.FormatInt(u.Generation, 10) == gen, nil
+	return !u.Disabled && credentialID(u) == id.CredentialID, nil
 }
 
 // LookupUser implements authn.UserLookup: disabled users are reported as

@@ -1,0 +1,112 @@
+package dbuser_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/internal/authn"
+	"github.com/portcullis/portcullis/internal/authn/dbuser"
+	"github.com/portcullis/portcullis/internal/store"
+	"github.com/portcullis/portcullis/internal/store/sqlite"
+)
+
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "portcullis.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func addUser(t *testing.T, st store.UserStore, name, pw string, admin bool) {
+	t.Helper()
+	h, err := dbuser.HashPassword(pw, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateUser(t.Context(), store.User{Name: name, PasswordHash: h, Admin: admin}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func login(t *testing.T, c *authn.Chain, user, pw string) authn.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	res, err := c.Authenticate(ctx, authn.Credentials{Username: user, Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// A user removed and created again under the same name starts over at the
+// same generation; a password of the removed account held in the
+// verification cache must not pass for the new one (nor carry the old
+// account's admin flag).
+func TestCachedPasswordOfRemovedUserRefusedAfterRecreate(t *testing.T) {
+	st := openStore(t)
+	b := dbuser.New("db", st, nil).WithBcryptCost(4)
+	chain, err := authn.NewChain([]authn.Link{{Authenticator: b}}, authn.NewCache(time.Hour, 100), 4, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addUser(t, st, "bob", "old-password", true)
+	if res := login(t, chain, "bob", "old-password"); res.Decision != authn.Grant || !res.Identity.Admin {
+		t.Fatalf("first login: %+v", res)
+	}
+	if chain.Cache().Len() != 1 {
+		t.Fatalf("grant not cached")
+	}
+	if err := st.DeleteUser(t.Context(), "bob"); err != nil {
+		t.Fatal(err)
+	}
+	addUser(t, st, "bob", "new-password", false)
+
+	if res := login(t, chain, "bob", "old-password"); res.Decision == authn.Grant {
+		t.Fatalf("the removed account's password still works for the new bob: %+v (admin %v)", res, res.Identity.Admin)
+	}
+	if res := login(t, chain, "bob", "new-password"); res.Decision != authn.Grant || res.Identity.Admin {
+		t.Fatalf("new password: %+v", res)
+	}
+}
+
+// A disabled user is refused on the next request although the password is
+// cached, and a password change makes the cached old password fail.
+func TestCachedPasswordRevalidated(t *testing.T) {
+	st := openStore(t)
+	b := dbuser.New("db", st, nil).WithBcryptCost(4)
+	chain, err := authn.NewChain([]authn.Link{{Authenticator: b}}, authn.NewCache(time.Hour, 100), 4, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addUser(t, st, "carol", "pw-1", false)
+	if res := login(t, chain, "carol", "pw-1"); res.Decision != authn.Grant {
+		t.Fatalf("login: %+v", res)
+	}
+	yes, no := true, false
+	if _, err := st.UpdateUser(t.Context(), "carol", store.UserUpdate{Disabled: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	if res := login(t, chain, "carol", "pw-1"); res.Decision == authn.Grant {
+		t.Fatal("disabled user granted from the cache")
+	}
+	if _, err := st.UpdateUser(t.Context(), "carol", store.UserUpdate{Disabled: &no}); err != nil {
+		t.Fatal(err)
+	}
+	if res := login(t, chain, "carol", "pw-1"); res.Decision != authn.Grant {
+		t.Fatalf("re-enabled: %+v", res)
+	}
+	h, _ := dbuser.HashPassword("pw-2", 4)
+	if _, err := st.UpdateUser(t.Context(), "carol", store.UserUpdate{PasswordHash: h}); err != nil {
+		t.Fatal(err)
+	}
+	if res := login(t, chain, "carol", "pw-1"); res.Decision == authn.Grant {
+		t.Fatal("old password granted from the cache after a change")
+	}
+}

@@ -37,6 +37,9 @@ func NewChain(links []Link, cache *Cache, bcryptCost int, logger *slog.Logger) (
 	if err != nil {
 		return nil, fmt.Errorf("dummy hash: %w", err)
 	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	c := &Chain{links: links, cache: cache, logger: logger, dummy: dummy}
 	if cache != nil {
 		for _, l := range links {
@@ -121,7 +124,9 @@ func (c *Chain) Authenticate(ctx context.Context, cr Credentials) (Result, error
 }
 
 // LookupUser asks the chain's authenticators that can describe users, in
-// order, for the user's current identity.
+// order, for the user's current identity. A failing link is skipped or
+// stops the lookup with an error by the same policy as in Authenticate, so
+// app tokens and refresh tokens stay usable whenever passwords are.
 func (c *Chain) LookupUser(ctx context.Context, user string) (*Identity, bool, error) {
 	for _, l := range c.links {
 		lu, ok := l.Authenticator.(UserLookup)
@@ -130,6 +135,10 @@ func (c *Chain) LookupUser(ctx context.Context, user string) (*Identity, bool, e
 		}
 		id, found, err := lu.LookupUser(ctx, user)
 		if err != nil {
+			if l.SkipOnError {
+				c.logger.WarnContext(ctx, "user lookup failed; trying the next authenticator", "authenticator", l.Authenticator.Name(), "err", err)
+				continue
+			}
 			return nil, false, fmt.Errorf("%s: %w", l.Authenticator.Name(), err)
 		}
 		if found {

@@ -215,3 +215,40 @@ func FuzzHtpasswdParse(f *testing.F) {
 		}
 	})
 }
+
+// downDirectory is a directory that cannot be reached: every
+// authentication and every lookup fails.
+type downDirectory struct{}
+
+func (downDirectory) Name() string { return "ldap" }
+func (downDirectory) Authenticate(context.Context, authn.Credentials) (authn.Result, error) {
+	return authn.Result{}, errors.New("dial tcp 127.0.0.1:1: connection refused")
+}
+func (downDirectory) LookupUser(context.Context, string) (*authn.Identity, bool, error) {
+	return nil, false, errors.New("dial tcp 127.0.0.1:1: connection refused")
+}
+
+// LookupUser (owners of app tokens, users of refresh tokens) follows the
+// same error policy as Authenticate: a link that may be skipped is skipped
+// when it fails, one that may not stops the lookup with an error.
+func TestChainLookupUserHonoursSkipOnError(t *testing.T) {
+	local := newStatic(t, "local", map[string]string{"alice": "pw"}).Authenticator
+	ctx := context.Background()
+
+	skip, _ := authn.NewChain([]authn.Link{{Authenticator: downDirectory{}, SkipOnError: true}, {Authenticator: local}}, nil, bcrypt.MinCost, slog.New(slog.DiscardHandler))
+	if res, err := skip.Authenticate(ctx, authn.Credentials{Username: "alice", Password: "pw"}); err != nil || res.Decision != authn.Grant {
+		t.Fatalf("password with the directory skipped: %+v %v", res, err)
+	}
+	id, ok, err := skip.LookupUser(ctx, "alice")
+	if err != nil || !ok || id.Source != "local" {
+		t.Fatalf("lookup with the directory skipped: id=%+v ok=%v err=%v", id, ok, err)
+	}
+	if _, ok, err := skip.LookupUser(ctx, "nobody"); err != nil || ok {
+		t.Fatalf("lookup of an unknown user: ok=%v err=%v", ok, err)
+	}
+
+	stop, _ := authn.NewChain([]authn.Link{{Authenticator: downDirectory{}}, {Authenticator: local}}, nil, bcrypt.MinCost, slog.New(slog.DiscardHandler))
+	if _, ok, err := stop.LookupUser(ctx, "alice"); err == nil || ok {
+		t.Fatalf("lookup through a failing link without skip: ok=%v err=%v, want an error", ok, err)
+	}
+}

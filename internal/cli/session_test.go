@@ -76,3 +76,23 @@ func TestUserPasswdRevokesSessions(t *testing.T) {
 		t.Fatalf("sessions survive a password change: %+v", ss)
 	}
 }
+
+// A client id is whatever the client sent at login: control characters
+// in it (terminal escapes, newlines) are shown escaped, never written raw
+// to the terminal of the administrator listing sessions.
+func TestSessionListEscapesClientID(t *testing.T) {
+	e := newCLIEnv(t, "")
+	st := e.store(t)
+	h := sha256.Sum256([]byte("secret-evil"))
+	evil := "docker\x1b]0;owned\x07\nFAKE\tROW\u009b31m"
+	if err := st.CreateRefreshToken(context.Background(), store.RefreshToken{ID: "e1", User: "mallory", ClientID: evil, Hash: h[:]}); err != nil {
+		t.Fatal(err)
+	}
+	out := e.mustRun(t, "", "session", "list", "--user", "mallory")
+	if strings.ContainsAny(out, "\x1b\x07\t\u009b") {
+		t.Fatalf("control characters reach the terminal: %q", out)
+	}
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || !strings.Contains(lines[1], `docker\x1b]0;owned\a\nFAKE\tROW\u009b31m`) {
+		t.Fatalf("session list:\n%s", out)
+	}
+}

@@ -7,9 +7,12 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/portcullis/portcullis/internal/authn/dbuser"
 	"github.com/portcullis/portcullis/internal/store"
@@ -304,6 +307,26 @@ func newTable(w io.Writer, header ...string) *table {
 	return t
 }
 
-func (t *table) row(cols ...string) { fmt.Fprintln(t.tw, strings.Join(cols, "\t")) }
+// row writes one line. Cells may hold what clients sent (a refresh
+// token's client id): any with control or other unprintable characters is
+// written escaped, Go-style, so nothing reaches the terminal raw and a
+// cell never breaks the table's lines or columns.
+func (t *table) row(cols ...string) {
+	cells := make([]string, len(cols))
+	for i, c := range cols {
+		cells[i] = printableCell(c)
+	}
+	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
+}
+
+func printableCell(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			q := strconv.Quote(s)
+			return q[1 : len(q)-1]
+		}
+	}
+	return s
+}
 
 func (t *table) flush() error { return t.tw.Flush() }

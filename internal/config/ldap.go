@@ -55,8 +55,10 @@ type LDAPConfig struct {
 	// user_filter.
 	UserDNTemplate string `yaml:"user_dn_template"`
 	// AccountAttribute, when set, names the attribute whose value becomes
-	// the account name (so "Alice" and "alice" are one account); default:
-	// the user name as typed.
+	// the account name. Default: the value, as the directory spells it, of
+	// the attribute user_filter or user_dn_template compares {username}
+	// with (uid in (uid={username})), so "ALICE" and "alice" are one
+	// account; the name as typed only when no single attribute is.
 	AccountAttribute string `yaml:"account_attribute"`
 
 	// Labels maps label names to attributes of the user's entry, e.g.

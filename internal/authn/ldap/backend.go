@@ -25,7 +25,10 @@ type Backend struct {
 	// adminAccounts are account names made administrators by the chain
 	// entry's admins list; set before the backend serves.
 	adminAccounts map[string]bool
-	pool          *pool
+	// nameAttr is the attribute the user name is compared with (see
+	// nameAttribute); "" when account names are the names as typed.
+	nameAttr string
+	pool     *pool
 	// bindPool holds the connections for user binds when there is a
 	// service account (nil otherwise: user binds use pool).
 	bindPool *pool
@@ -93,6 +96,10 @@ func New(name string, cfg config.LDAPConfig, logger *slog.Logger) (*Backend, err
 	}
 	for _, g := range cfg.AdminGroups {
 		b.adminGroups[strings.ToLower(g)] = true
+	}
+	b.nameAttr = nameAttribute(cfg)
+	if b.nameAttr == "" && cfg.AccountAttribute == "" {
+		logger.Warn("ldap: account names are the user names as typed (no single attribute is compared with {username}): \"Alice\" and \"alice\" are then two accounts of one entry; set account_attribute", "authenticator", name)
 	}
 	b.pool = newPool(cfg.PoolSize, b.dialService)
 	if cfg.BindDN != "" {

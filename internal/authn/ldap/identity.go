@@ -10,8 +10,9 @@ import (
 	"github.com/portcullis/portcullis/internal/authn"
 )
 
-// identity builds the granted identity: account name, labels from entry
-// attributes and groups, admin flag from admin_groups.
+// identity builds the granted identity: account name (as the directory
+// spells it), labels from entry attributes and groups, admin flag from
+// admin_groups and the admins list.
 func (b *Backend) identity(ctx context.Context, c *conn, user string, entry *ldap.Entry) (*authn.Identity, error) {
 	labels := map[string][]string{}
 	for label, attr := range b.cfg.Labels {
@@ -20,7 +21,7 @@ func (b *Backend) identity(ctx context.Context, c *conn, user string, entry *lda
 		}
 	}
 	if g := b.cfg.GroupSearch; g != nil {
-		names, err := b.userGroups(ctx, c, entry.DN, user)
+		names, err := b.userGroups(ctx, c, entry.DN, b.directoryName(entry, user))
 		if err != nil {
 			return nil, err
 		}
@@ -34,12 +35,7 @@ func (b *Backend) identity(ctx context.Context, c *conn, user string, entry *lda
 			admin = true
 		}
 	}
-	account := user
-	if a := b.cfg.AccountAttribute; a != "" {
-		if v := entry.GetEqualFoldAttributeValue(a); v != "" {
-			account = v
-		}
-	}
+	account := b.accountName(entry, user)
 	if b.adminAccounts[account] {
 		admin = true
 	}

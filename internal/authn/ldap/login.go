@@ -207,6 +207,9 @@ func (b *Backend) entryAttributes() []string {
 	if b.cfg.AccountAttribute != "" {
 		attrs = append(attrs, b.cfg.AccountAttribute)
 	}
+	if b.nameAttr != "" {
+		attrs = append(attrs, b.nameAttr)
+	}
 	if b.cfg.DisabledAttribute != "" {
 		attrs = append(attrs, b.cfg.DisabledAttribute)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
@@ -19,7 +20,9 @@ var _ authn.UserLookup = (*Backend)(nil)
 //
 // user is an account name as a grant carried it: when account_attribute is
 // set, the entry is found by that attribute (within the population
-// user_filter selects), else by user_filter itself.
+// user_filter selects), else by user_filter itself; either way, another
+// spelling of the name than the directory's ("ALICE" for alice) is not
+// found.
 //
 // Without a service account (direct bind and no bind_dn) the directory
 // cannot be read without the user's password: every lookup answers
@@ -84,8 +87,10 @@ func (b *Backend) lookupOn(ctx context.Context, c *conn, user string) (*authn.Id
 		}
 		entry = e
 	}
-	if a := b.cfg.AccountAttribute; a != "" && !slicesContainsFold(entry.GetEqualFoldAttributeValues(a), user) {
-		// The filter matched on another attribute than the account one.
+	if !b.accountOf(entry, user) {
+		// The filter matched on another attribute than the account one, or
+		// on another spelling of the name: user is not an account name a
+		// grant could have carried.
 		return nil, false, nil
 	}
 	disabled, err := b.disabled(c, entry)
@@ -113,11 +118,12 @@ func (b *Backend) lookupFilter(user string) string {
 	return "(&(" + ldap.EscapeFilter(a) + "=" + ldap.EscapeFilter(user) + ")" + population + ")"
 }
 
-func slicesContainsFold(list []string, v string) bool {
-	for _, s := range list {
-		if strings.EqualFold(s, v) {
-			return true
-		}
+// accountOf reports whether user is the account name a grant for entry
+// carries: a value of account_attribute, or else the directory's spelling
+// of the name (when the entry shows it).
+func (b *Backend) accountOf(entry *ldap.Entry, user string) bool {
+	if a := b.cfg.AccountAttribute; a != "" {
+		return slices.Contains(entry.GetEqualFoldAttributeValues(a), user)
 	}
-	return false
+	return b.accountName(entry, user) == user
 }

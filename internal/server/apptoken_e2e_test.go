@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,8 +21,13 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/portcullis/portcullis/internal/authn/apptoken"
 	"github.com/portcullis/portcullis/internal/cli"
+	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/store"
+	"github.com/portcullis/portcullis/internal/store/sqlite"
 	"github.com/portcullis/portcullis/internal/testenv"
 )
 
@@ -286,4 +294,192 @@ func mustDigest(t *testing.T, img v1.Image) string {
 		t.Fatal(err)
 	}
 	return d.String()
+}
+
+// serveChildEnv tells a re-executed test binary to run `portcullis serve`
+// with the config file it names, until it is killed.
+const serveChildEnv = "PORTCULLIS_E2E_SERVE_CONFIG"
+
+// TestServeChild is the child of TestKill9DuringTokenBurst: the real
+// `portcullis serve`, run as its own process so that it can be killed.
+func TestServeChild(t *testing.T) {
+	path := os.Getenv(serveChildEnv)
+	if path == "" {
+		t.Skip("only run as the child of TestKill9DuringTokenBurst")
+	}
+	// Bounded: the parent kills the child long before this.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	a := &cli.App{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: os.Stderr}
+	root := cli.NewRoot(a)
+	root.SetArgs([]string{"serve", "--config", path})
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "serve:", err)
+		os.Exit(2)
+	}
+	os.Exit(0)
+}
+
+// TestKill9DuringTokenBurst: Portcullis on SQLite is killed with SIGKILL
+// while clients create app tokens over the API as fast as they can. After
+// a restart on the same data directory the store opens, every token whose
+// creation was acknowledged (201 with the secret) logs in at /token, and
+// every stored token is whole: one of those created, owned by its user.
+func TestKill9DuringTokenBurst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs portcullis serve as a child process")
+	}
+	dir := t.TempDir()
+	ca := testenv.NewCA(t, "portcullis crash CA")
+	ca.Issue(t, "localhost", "localhost", "127.0.0.1").WriteFiles(t, dir, "tls")
+	h, err := bcrypt.GenerateFromPassword([]byte(testUsers["alice"]), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	htpasswd := filepath.Join(dir, "htpasswd")
+	if err := os.WriteFile(htpasswd, []byte("alice:"+string(h)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := testenv.FreePort(t)
+	yaml := fmt.Sprintf(`data_dir: %s
+server:
+  addr: 127.0.0.1:%d
+authn:
+  bcrypt_cost: 4
+  chain:
+    - type: apptoken
+    - type: htpasswd
+      path: %s
+app_tokens:
+  max_per_user: 1000000
+store:
+  type: sqlite
+`, dir, port, htpasswd) + publicACL
+	cfgPath := filepath.Join(dir, "portcullis.yaml")
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(yaml), "", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := fmt.Sprintf("https://127.0.0.1:%d", port)
+	in := &instance{cfg: cfg, ca: ca, dataDir: dir, base: base, realm: base + cfg.Token.Route,
+		logs: &bytes.Buffer{}, logWriter: &syncWriter{w: io.Discard},
+		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool}}}}
+
+	start := func() *exec.Cmd {
+		t.Helper()
+		cmd := exec.Command(os.Args[0], "-test.run=^TestServeChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), serveChildEnv+"="+cfgPath)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := testenv.WaitTCP(ctx, fmt.Sprintf("127.0.0.1:%d", port), 30*time.Second); err != nil {
+			t.Fatalf("portcullis serve did not listen: %v", err)
+		}
+		return cmd
+	}
+
+	child := start()
+	// The burst: writers create tokens until the server dies under them.
+	const writers = 8
+	type ack struct{ name, token string }
+	var (
+		mu    sync.Mutex
+		acked []ack
+		first = make(chan struct{})
+		once  sync.Once
+		wg    sync.WaitGroup
+	)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool}}}
+	stop := time.Now().Add(20 * time.Second)
+	for w := range writers {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(stop); i++ {
+				name := fmt.Sprintf("w%d-%d", w, i)
+				req, _ := http.NewRequest("POST", base+"/api/v1/apptokens", strings.NewReader(`{"name":"`+name+`"}`))
+				req.Header.Set("Content-Type", "application/json")
+				req.SetBasicAuth("alice", testUsers["alice"])
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the server is gone
+				}
+				body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+				resp.Body.Close()
+				var c struct{ Token string }
+				if err != nil || resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &c) != nil || !apptoken.LooksLike(c.Token) {
+					continue // not acknowledged
+				}
+				mu.Lock()
+				acked = append(acked, ack{name, c.Token})
+				mu.Unlock()
+				once.Do(func() { close(first) })
+			}
+		})
+	}
+	select {
+	case <-first:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no token created within 20s")
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	if ws, ok := child.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("portcullis was not killed by SIGKILL: %v", child.ProcessState)
+	}
+	wg.Wait()
+	mu.Lock()
+	got := append([]ack(nil), acked...)
+	mu.Unlock()
+	if len(got) < 20 {
+		t.Fatalf("only %d tokens acknowledged before the kill", len(got))
+	}
+	t.Logf("%d tokens acknowledged before SIGKILL", len(got))
+
+	// Restarted on the same data directory: every acknowledged token logs in.
+	child = start()
+	for _, a := range got {
+		if st, _, body := in.tokenStatus(t, "alice", a.token, "repository:alice/app:pull"); st != http.StatusOK {
+			t.Fatalf("acknowledged token %s refused after the restart: %d %s", a.name, st, body)
+		}
+	}
+	_ = child.Process.Signal(syscall.SIGKILL)
+	_ = child.Wait()
+
+	// Every stored row is whole: a token one of the writers asked for.
+	// Beyond the acknowledged ones, each writer may have had one committed
+	// whose answer never arrived.
+	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "portcullis.db"), store.Options{})
+	if err != nil {
+		t.Fatalf("reopen the store: %v", err)
+	}
+	defer st.Close()
+	all, err := st.ListAppTokens(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) < len(got) || len(all) > len(got)+writers {
+		t.Errorf("%d tokens stored, %d acknowledged", len(all), len(got))
+	}
+	byName := map[string]string{}
+	for _, a := range got {
+		byName[a.name] = a.token
+	}
+	for _, tk := range all {
+		var w, i int
+		if n, _ := fmt.Sscanf(tk.Name, "w%d-%d", &w, &i); n != 2 || tk.User != "alice" || len(tk.Hash) != 32 || tk.CreatedAt.IsZero() {
+			t.Errorf("half-written or foreign row: %+v", tk)
+		}
+		if tok, ok := byName[tk.Name]; ok && !bytes.Equal(tk.Hash, apptoken.Hash(tok)) {
+			t.Errorf("token %s stored with another hash", tk.Name)
+		}
+	}
 }

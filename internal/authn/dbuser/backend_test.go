@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +109,65 @@ func TestCachedPasswordRevalidated(t *testing.T) {
 	}
 	if res := login(t, chain, "carol", "pw-1"); res.Decision == authn.Grant {
 		t.Fatal("old password granted from the cache after a change")
+	}
+}
+
+// racingStore lets another instance create the administrator between this
+// instance's count and its insert, as when two instances start at once on
+// one PostgreSQL database.
+type racingStore struct {
+	store.UserStore
+	raced bool
+}
+
+func (r *racingStore) CountAdmins(ctx context.Context) (int, error) {
+	if !r.raced {
+		r.raced = true
+		n, err := r.UserStore.CountAdmins(ctx)
+		h, _ := dbuser.HashPassword("the other instance's", 4)
+		if err := r.UserStore.CreateUser(ctx, store.User{Name: dbuser.BootstrapUser, PasswordHash: h, Admin: true}); err != nil {
+			return 0, err
+		}
+		return n, err
+	}
+	return r.UserStore.CountAdmins(ctx)
+}
+
+func TestBootstrap(t *testing.T) {
+	st := openStore(t)
+	var out strings.Builder
+	if err := dbuser.Bootstrap(t.Context(), st, 4, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `Created administrator "admin"`) || !strings.Contains(out.String(), "portcullis user passwd admin") {
+		t.Fatalf("first start: %q", out.String())
+	}
+	out.Reset()
+	if err := dbuser.Bootstrap(t.Context(), st, 4, &out); err != nil || out.Len() != 0 {
+		t.Fatalf("second start: %q %v", out.String(), err)
+	}
+
+	// Another instance bootstrapped at the same moment: nothing to say,
+	// an administrator exists.
+	out.Reset()
+	if err := dbuser.Bootstrap(t.Context(), &racingStore{UserStore: openStore(t)}, 4, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() != 0 {
+		t.Fatalf("lost the race with another instance, printed: %q", out.String())
+	}
+
+	// A user "admin" that is not an enabled administrator is not promoted.
+	st2 := openStore(t)
+	addUser(t, st2, "admin", "someone's", false)
+	out.Reset()
+	if err := dbuser.Bootstrap(t.Context(), st2, 4, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "portcullis user add NAME --admin") {
+		t.Fatalf("admin taken: %q", out.String())
+	}
+	if u, _ := st2.GetUser(t.Context(), "admin"); u.Admin {
+		t.Fatal("an existing user was made administrator")
 	}
 }

@@ -32,10 +32,15 @@ func Bootstrap(ctx context.Context, st store.UserStore, cost int, out io.Writer)
 	}
 	err = st.CreateUser(ctx, store.User{Name: BootstrapUser, PasswordHash: hash, Admin: true})
 	if errors.Is(err, store.ErrAlreadyExists) {
-		// A user "admin" exists but is not an enabled administrator (or
-		// another instance bootstrapped at the same moment). Promoting it
-		// here would hand someone else's account admin rights: say what to
-		// do instead.
+		// Another instance starting at the same moment may have created
+		// the administrator since the count: then all is well, and it
+		// printed the password.
+		if n, err := st.CountAdmins(ctx); err == nil && n > 0 {
+			return nil
+		}
+		// A user "admin" exists but is not an enabled administrator.
+		// Promoting it here would hand someone else's account admin
+		// rights: say what to do instead.
 		fmt.Fprintf(out, "No enabled administrator exists and user %q is taken.\n"+
 			"Create one with: portcullis user add NAME --admin\n", BootstrapUser)
 		return nil

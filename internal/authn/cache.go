@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"hash"
 	"sync"
 	"time"
@@ -55,8 +56,13 @@ func (c *Cache) SetClock(now func() time.Time) { c.now = now }
 func (c *Cache) key(user, password string) [32]byte {
 	m := c.macPool.Get().(hash.Hash)
 	m.Reset()
+	// The user name's length first: with a mere separator, a NUL moved
+	// from the end of the user name to the start of the password would
+	// give the same key.
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(user)))
+	m.Write(n[:])
 	m.Write([]byte(user))
-	m.Write([]byte{0})
 	m.Write([]byte(password))
 	var k [32]byte
 	m.Sum(k[:0])

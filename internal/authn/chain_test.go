@@ -252,3 +252,16 @@ func TestChainLookupUserHonoursSkipOnError(t *testing.T) {
 		t.Fatalf("lookup through a failing link without skip: ok=%v err=%v, want an error", ok, err)
 	}
 }
+
+// The cache key cannot be shifted between user name and password: a NUL
+// moved from one to the other is other credentials.
+func TestCacheKeySeparatesUserAndPassword(t *testing.T) {
+	c := authn.NewCache(time.Minute, 10)
+	c.Put("a", "b\x00c", &authn.Identity{Account: "a"}, newStatic(t, "s", nil))
+	if _, _, ok := c.Get("a", "b\x00c"); !ok {
+		t.Fatal("the cached credentials themselves miss")
+	}
+	if id, _, ok := c.Get("a\x00b", "c"); ok {
+		t.Fatalf("user %q with password %q hit the entry of %q", "a\x00b", "c", id.Account)
+	}
+}

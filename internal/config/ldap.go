@@ -195,6 +195,8 @@ func (c *LDAPConfig) validate(v *Validator, path string) {
 		}
 		if c.BaseDN == "" {
 			v.Errorf(path+".base_dn", "must be set for user_filter")
+		} else if _, err := ldap.ParseDN(c.BaseDN); err != nil {
+			v.Errorf(path+".base_dn", "not a valid DN: %v", err)
 		}
 		if c.BindDN == "" {
 			v.Errorf(path+".bind_dn", "search-then-bind needs a service account (anonymous searches are not used)")
@@ -245,12 +247,14 @@ func (c *LDAPConfig) validate(v *Validator, path string) {
 		checkFilter(path+".group_search.filter", g.Filter)
 		if g.BaseDN == "" {
 			v.Errorf(path+".group_search.base_dn", "must be set")
+		} else if _, err := ldap.ParseDN(g.BaseDN); err != nil {
+			v.Errorf(path+".group_search.base_dn", "not a valid DN: %v", err)
 		}
 		if !strings.Contains(g.Filter, "{dn}") && !strings.Contains(g.Filter, "{username}") {
 			v.Errorf(path+".group_search.filter", "must contain {dn} or {username}")
 		}
 	}
-	if len(c.AdminGroups) > 0 && c.GroupSearch == nil && !c.labelsGroups() {
+	if len(c.AdminGroups) > 0 && (c.GroupSearch == nil || c.GroupSearch.Label != c.GroupsLabel) && !c.labelsGroups() {
 		v.Errorf(path+".admin_groups", "needs group_search or a labels entry for %q", c.GroupsLabel)
 	}
 }

@@ -132,7 +132,16 @@ type AppTokenStore interface {
 	TouchAppTokens(ctx context.Context, uses []Usage) error
 }
 
+// MaxRefreshTokensPerUser bounds a user's sessions. Each login with a
+// password may create one, so CreateRefreshToken makes room: it deletes
+// the user's expired refresh tokens and, at the bound, the least recently
+// used one.
+const MaxRefreshTokensPerUser = 100
+
 type RefreshTokenStore interface {
+	// CreateRefreshToken stores t, first deleting the user's expired
+	// tokens and, when the user has MaxRefreshTokensPerUser, the least
+	// recently used (or, never used, oldest) one.
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 	GetRefreshTokenByHash(ctx context.Context, hash []byte) (RefreshToken, error)
 	ListRefreshTokens(ctx context.Context, user string) ([]RefreshToken, error)

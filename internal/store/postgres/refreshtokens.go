@@ -25,7 +25,10 @@ func scanRefresh(r pgx.Row) (store.RefreshToken, error) {
 	return t, nil
 }
 
-// CreateRefreshToken stores t; a zero CreatedAt is now.
+// CreateRefreshToken stores t; a zero CreatedAt is now. In the same
+// transaction, under a per-user advisory lock, it deletes the user's
+// expired refresh tokens and, at store.MaxRefreshTokensPerUser, the least
+// recently used ones.
 func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
 	if err := errors.Join(checkName("refresh token id", t.ID), checkName("user", t.User),
 		checkHash(t.Hash), checkLen("client id", t.ClientID), checkLen("last used address", t.LastUsedAddr)); err != nil {
@@ -35,8 +38,25 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 	if created.IsZero() {
 		created = s.now()
 	}
-	_, err := s.pool.Exec(ctx, "INSERT INTO refresh_tokens ("+refreshCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-		t.ID, t.User, t.ClientID, t.Hash, utc(created), ts(t.ExpiresAt), ts(t.LastUsedAt), t.LastUsedAddr)
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey("refresh", t.User)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM refresh_tokens WHERE user_name = $1 AND expires_at IS NOT NULL AND expires_at <= $2",
+			t.User, utc(s.now())); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM refresh_tokens WHERE id IN (
+			SELECT id FROM refresh_tokens WHERE user_name = $1
+			ORDER BY COALESCE(last_used_at, created_at), id COLLATE "C"
+			LIMIT GREATEST(0, (SELECT COUNT(*) FROM refresh_tokens WHERE user_name = $1) - $2))`,
+			t.User, store.MaxRefreshTokensPerUser-1); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "INSERT INTO refresh_tokens ("+refreshCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+			t.ID, t.User, t.ClientID, t.Hash, utc(created), ts(t.ExpiresAt), ts(t.LastUsedAt), t.LastUsedAddr)
+		return err
+	})
 	if isUnique(err) {
 		return fmt.Errorf("create refresh token %q: %w", t.ID, store.ErrAlreadyExists)
 	}

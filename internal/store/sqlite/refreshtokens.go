@@ -23,7 +23,9 @@ func scanRefresh(r scanner) (store.RefreshToken, error) {
 	return t, nil
 }
 
-// CreateRefreshToken stores t; a zero CreatedAt is now.
+// CreateRefreshToken stores t; a zero CreatedAt is now. In the same
+// transaction it deletes the user's expired refresh tokens and, at
+// store.MaxRefreshTokensPerUser, the least recently used ones.
 func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
 	if err := errors.Join(checkName("refresh token id", t.ID), checkName("user", t.User),
 		checkHash(t.Hash), checkLen("client id", t.ClientID), checkLen("last used address", t.LastUsedAddr)); err != nil {
@@ -34,6 +36,17 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 		created = s.now()
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM refresh_tokens WHERE user_name = ? AND expires_at IS NOT NULL AND expires_at <= ?",
+			t.User, s.now().UnixMicro()); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE id IN (
+			SELECT id FROM refresh_tokens WHERE user_name = ?1
+			ORDER BY COALESCE(last_used_at, created_at), id
+			LIMIT MAX(0, (SELECT COUNT(*) FROM refresh_tokens WHERE user_name = ?1) - ?2))`,
+			t.User, store.MaxRefreshTokensPerUser-1); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, "INSERT INTO refresh_tokens ("+refreshCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 			t.ID, t.User, t.ClientID, t.Hash, ts(created), ts(t.ExpiresAt), ts(t.LastUsedAt), t.LastUsedAddr)
 		return err

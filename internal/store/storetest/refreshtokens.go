@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -71,6 +73,44 @@ var refreshTokenCases = []testCase{
 		}
 		if _, err := s.GetRefreshTokenByHash(c, hash("r4")); err != nil {
 			t.Errorf("bob's token: %v", err)
+		}
+	}},
+	{"RefreshTokenPerUserBound", func(t *testing.T, s store.Store, clk *Clock) {
+		// Every login with a password may make a session: creating one
+		// drops the user's expired sessions, and beyond
+		// store.MaxRefreshTokensPerUser the least recently used one, so
+		// no one can fill the store by logging in over and over.
+		c := ctx(t)
+		mustNil(t, s.CreateRefreshToken(c, store.RefreshToken{ID: "expiring", User: "u", ClientID: "docker", Hash: hash("expiring"), ExpiresAt: clk.Now().Add(time.Minute)}))
+		mustNil(t, s.CreateRefreshToken(c, store.RefreshToken{ID: "other", User: "v", ClientID: "docker", Hash: hash("other"), ExpiresAt: clk.Now().Add(time.Minute)}))
+		clk.Advance(time.Minute)
+		for i := range store.MaxRefreshTokensPerUser {
+			clk.Advance(time.Millisecond)
+			id := fmt.Sprint("s", i)
+			mustNil(t, s.CreateRefreshToken(c, store.RefreshToken{ID: id, User: "u", ClientID: "docker", Hash: hash(id)}))
+		}
+		if _, err := s.GetRefreshTokenByHash(c, hash("expiring")); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("an expired session outlived the creation of another: %v", err)
+		}
+		// Another user's expired session is theirs to lose, not u's.
+		if _, err := s.GetRefreshTokenByHash(c, hash("other")); err != nil {
+			t.Errorf("v's session: %v", err)
+		}
+		// s0 is the oldest, but was used lately: s1 goes.
+		mustNil(t, s.TouchRefreshTokens(c, []store.Usage{{Hash: hash("s0"), At: clk.Now(), Addr: "192.0.2.1"}}))
+		mustNil(t, s.CreateRefreshToken(c, store.RefreshToken{ID: "new", User: "u", ClientID: "docker", Hash: hash("new")}))
+		list, err := s.ListRefreshTokens(c, "u")
+		mustNil(t, err)
+		if len(list) != store.MaxRefreshTokensPerUser {
+			t.Errorf("u has %d sessions, want %d", len(list), store.MaxRefreshTokensPerUser)
+		}
+		for _, id := range []string{"s0", "new", "s2"} {
+			if _, err := s.GetRefreshTokenByHash(c, hash(id)); err != nil {
+				t.Errorf("session %s: %v", id, err)
+			}
+		}
+		if _, err := s.GetRefreshTokenByHash(c, hash("s1")); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the least recently used session survived: %v", err)
 		}
 	}},
 	{"RefreshTokenTouch", func(t *testing.T, s store.Store, clk *Clock) {

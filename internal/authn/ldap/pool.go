@@ -60,13 +60,17 @@ func newPool(size int, dial func(context.Context) (*conn, error)) *pool {
 	return &pool{slots: make(chan struct{}, size), idle: make(chan *conn, size), dial: dial}
 }
 
-func (p *pool) get(ctx context.Context) (*conn, error) {
+func (p *pool) get(ctx context.Context) (*conn, error) { return p.lease(ctx, false) }
+
+// lease takes a slot, then an idle connection unless fresh, else a new
+// one.
+func (p *pool) lease(ctx context.Context, fresh bool) (*conn, error) {
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: waiting for an LDAP connection: %w", authn.ErrBackend, ctx.Err())
 	}
-	for {
+	for !fresh {
 		select {
 		case c := <-p.idle:
 			if c.l.IsClosing() {
@@ -128,12 +132,13 @@ func (e *settledError) Unwrap() error { return e.err }
 
 // withConn runs fn on a connection of p. fn must be safe to run twice:
 // when it fails at the network level on a connection that sat idle, it is
-// run once more on a fresh connection, so that the first request after a
-// directory restart succeeds. A cancelled ctx closes the connection, which
-// ends any operation in flight.
+// run once more on a newly made connection (never another idle one, which
+// may have died the same way), so that the first request after a
+// directory restart or a silent drop of idle connections succeeds. A
+// cancelled ctx closes the connection, which ends any operation in flight.
 func (b *Backend) withConn(ctx context.Context, p *pool, fn func(*conn) error) error {
 	for attempt := 0; ; attempt++ {
-		c, err := p.get(ctx)
+		c, err := p.lease(ctx, attempt > 0)
 		if err != nil {
 			return err
 		}

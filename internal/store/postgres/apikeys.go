@@ -53,6 +53,9 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 
 // GetAPIKey returns key id.
 func (s *Store) GetAPIKey(ctx context.Context, id string) (store.APIKey, error) {
+	if !storable(id) {
+		return store.APIKey{}, fmt.Errorf("api key %q: %w", id, store.ErrNotFound)
+	}
 	k, err := scanAPIKey(s.pool.QueryRow(ctx, "SELECT "+apiKeyCols+" FROM api_keys WHERE id = $1", id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.APIKey{}, fmt.Errorf("api key %q: %w", id, store.ErrNotFound)

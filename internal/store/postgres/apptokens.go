@@ -93,6 +93,9 @@ func (s *Store) GetAppTokenByHash(ctx context.Context, hash []byte) (store.AppTo
 // ListAppTokens lists one user's tokens, or everyone's for user "", by
 // user then name.
 func (s *Store) ListAppTokens(ctx context.Context, user string) ([]store.AppToken, error) {
+	if !storable(user) {
+		return nil, nil
+	}
 	rows, err := s.pool.Query(ctx, "SELECT "+appTokenCols+` FROM app_tokens WHERE ($1 = '' OR user_name = $1)
 		ORDER BY user_name COLLATE "C", name COLLATE "C"`, user)
 	if err != nil {
@@ -107,6 +110,9 @@ func (s *Store) ListAppTokens(ctx context.Context, user string) ([]store.AppToke
 
 // DeleteAppToken revokes one of user's tokens.
 func (s *Store) DeleteAppToken(ctx context.Context, user, name string) error {
+	if !storable(user, name) {
+		return fmt.Errorf("app token %q/%q: %w", user, name, store.ErrNotFound)
+	}
 	tag, err := s.pool.Exec(ctx, "DELETE FROM app_tokens WHERE user_name = $1 AND name = $2", user, name)
 	if err != nil {
 		return fmt.Errorf("delete app token %s/%s: %w", user, name, err)

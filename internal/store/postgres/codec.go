@@ -137,6 +137,19 @@ func checkLen(what, s string) error {
 // checkText refuses what one of the databases could not store as given:
 // PostgreSQL rejects invalid UTF-8 and NUL in text, and JSON would
 // silently replace invalid UTF-8. Both stores refuse the same inputs.
+// storable reports whether every s could have been stored as text:
+// PostgreSQL fails a query given invalid UTF-8 or a NUL, so lookups by such
+// a key (a login's user name, a gateway's key id: client input) answer
+// "not found" without asking, as SQLite does.
+func storable(ss ...string) bool {
+	for _, s := range ss {
+		if checkText("", s) != nil {
+			return false
+		}
+	}
+	return true
+}
+
 func checkText(what, s string) error {
 	if !utf8.ValidString(s) {
 		return fmt.Errorf("%s is not valid UTF-8", what)

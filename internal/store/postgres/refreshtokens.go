@@ -84,6 +84,9 @@ func (s *Store) GetRefreshTokenByHash(ctx context.Context, hash []byte) (store.R
 // ListRefreshTokens lists one user's refresh tokens (everyone's for ""),
 // oldest first.
 func (s *Store) ListRefreshTokens(ctx context.Context, user string) ([]store.RefreshToken, error) {
+	if !storable(user) {
+		return nil, nil
+	}
 	rows, err := s.pool.Query(ctx, "SELECT "+refreshCols+` FROM refresh_tokens WHERE ($1 = '' OR user_name = $1)
 		ORDER BY created_at, id COLLATE "C"`, user)
 	if err != nil {
@@ -98,6 +101,9 @@ func (s *Store) ListRefreshTokens(ctx context.Context, user string) ([]store.Ref
 
 // DeleteRefreshToken revokes one of user's refresh tokens.
 func (s *Store) DeleteRefreshToken(ctx context.Context, user, id string) error {
+	if !storable(user, id) {
+		return fmt.Errorf("refresh token %q of %q: %w", id, user, store.ErrNotFound)
+	}
 	tag, err := s.pool.Exec(ctx, "DELETE FROM refresh_tokens WHERE user_name = $1 AND id = $2", user, id)
 	if err != nil {
 		return fmt.Errorf("delete refresh token %q: %w", id, err)
@@ -107,6 +113,9 @@ func (s *Store) DeleteRefreshToken(ctx context.Context, user, id string) error {
 
 // DeleteRefreshTokens revokes all of user's refresh tokens.
 func (s *Store) DeleteRefreshTokens(ctx context.Context, user string) (int, error) {
+	if !storable(user) {
+		return 0, nil
+	}
 	tag, err := s.pool.Exec(ctx, "DELETE FROM refresh_tokens WHERE user_name = $1", user)
 	if err != nil {
 		return 0, fmt.Errorf("delete refresh tokens of %q: %w", user, err)

@@ -66,6 +66,9 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 
 // GetUser returns one user.
 func (s *Store) GetUser(ctx context.Context, name string) (store.User, error) {
+	if !storable(name) {
+		return store.User{}, fmt.Errorf("user %q: %w", name, store.ErrNotFound)
+	}
 	u, err := scanUser(s.pool.QueryRow(ctx, "SELECT "+userCols+" FROM users WHERE name = $1", name))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.User{}, fmt.Errorf("user %q: %w", name, store.ErrNotFound)
@@ -92,6 +95,9 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 // UpdateUser applies upd, bumps the generation and, on a password change,
 // deletes the user's refresh tokens, all in one transaction.
 func (s *Store) UpdateUser(ctx context.Context, name string, upd store.UserUpdate) (store.User, error) {
+	if !storable(name) {
+		return store.User{}, fmt.Errorf("user %q: %w", name, store.ErrNotFound)
+	}
 	var out store.User
 	err := s.write(ctx, func(tx pgx.Tx) error {
 		u, err := scanUser(tx.QueryRow(ctx, "SELECT "+userCols+" FROM users WHERE name = $1 FOR UPDATE", name))
@@ -144,6 +150,9 @@ func (s *Store) UpdateUser(ctx context.Context, name string, upd store.UserUpdat
 // DeleteUser removes the user and their app and refresh tokens.
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
 	notFound := fmt.Errorf("user %q: %w", name, store.ErrNotFound)
+	if !storable(name) {
+		return notFound
+	}
 	err := s.write(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, "DELETE FROM users WHERE name = $1", name)
 		if err != nil {

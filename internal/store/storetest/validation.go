@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,34 @@ var validationCases = []testCase{
 		}
 		if _, err := s.ClaimOnce(c, "k\xff", clk.Now().Add(time.Minute)); err == nil {
 			t.Error("ClaimOnce with invalid UTF-8 key accepted")
+		}
+		// Lookups by a name no store can hold (client input: the user
+		// name of a login) find nothing; they are not errors, which would
+		// turn a bad login into a 503.
+		for _, name := range []string{"bad\xffutf8", "nul\x00byte"} {
+			if _, err := s.GetUser(c, name); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("GetUser(%q): %v, want not found", name, err)
+			}
+			if l, err := s.ListAppTokens(c, name); err != nil || len(l) != 0 {
+				t.Errorf("ListAppTokens(%q): %v %v", name, l, err)
+			}
+			if l, err := s.ListRefreshTokens(c, name); err != nil || len(l) != 0 {
+				t.Errorf("ListRefreshTokens(%q): %v %v", name, l, err)
+			}
+			mustIs(t, s.DeleteAppToken(c, name, "t"), store.ErrNotFound)
+			mustIs(t, s.DeleteAppToken(c, "ok", name), store.ErrNotFound)
+			mustIs(t, s.DeleteRefreshToken(c, name, "x"), store.ErrNotFound)
+			mustIs(t, s.DeleteRefreshToken(c, "ok", name), store.ErrNotFound)
+			if n, err := s.DeleteRefreshTokens(c, name); err != nil || n != 0 {
+				t.Errorf("DeleteRefreshTokens(%q): %d %v", name, n, err)
+			}
+			if _, err := s.UpdateUser(c, name, store.UserUpdate{}); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("UpdateUser(%q): %v, want not found", name, err)
+			}
+			mustIs(t, s.DeleteUser(c, name), store.ErrNotFound)
+			if _, err := s.GetAPIKey(c, name); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("GetAPIKey(%q): %v, want not found", name, err)
+			}
 		}
 		// Unicode that is valid is stored as is.
 		mustNil(t, s.CreateUser(c, store.User{Name: "zoë-日本", PasswordHash: []byte("h")}))

@@ -101,9 +101,13 @@ func New(name string, cfg config.LDAPConfig, logger *slog.Logger) (*Backend, err
 	if b.nameAttr == "" && cfg.AccountAttribute == "" {
 		logger.Warn("ldap: account names are the user names as typed (no single attribute is compared with {username}): \"Alice\" and \"alice\" are then two accounts of one entry; set account_attribute", "authenticator", name)
 	}
-	b.pool = newPool(cfg.PoolSize, b.dialService)
+	// A request waits for a free connection at most as long as one
+	// connection may be held by a request against a directory that does
+	// not answer: a dial (every server), a bind and a search.
+	wait := time.Duration(len(b.servers))*cfg.DialTimeout + cfg.BindTimeout + cfg.SearchTimeout
+	b.pool = newPool(cfg.PoolSize, wait, b.dialService)
 	if cfg.BindDN != "" {
-		b.bindPool = newPool(cfg.PoolSize, b.dialForBind)
+		b.bindPool = newPool(cfg.PoolSize, wait, b.dialForBind)
 	}
 	b.groups = newGroupCache(cfg.GroupCacheTTL)
 	return b, nil

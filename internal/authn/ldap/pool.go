@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/portcullis/portcullis/internal/authn"
@@ -51,13 +52,15 @@ type pool struct {
 	slots chan struct{}
 	idle  chan *conn
 	dial  func(context.Context) (*conn, error)
+	// wait bounds the wait for a free slot (0: the caller's context only).
+	wait time.Duration
 
 	mu     sync.Mutex
 	closed bool
 }
 
-func newPool(size int, dial func(context.Context) (*conn, error)) *pool {
-	return &pool{slots: make(chan struct{}, size), idle: make(chan *conn, size), dial: dial}
+func newPool(size int, wait time.Duration, dial func(context.Context) (*conn, error)) *pool {
+	return &pool{slots: make(chan struct{}, size), idle: make(chan *conn, size), dial: dial, wait: wait}
 }
 
 func (p *pool) get(ctx context.Context) (*conn, error) { return p.lease(ctx, false) }
@@ -67,8 +70,20 @@ func (p *pool) get(ctx context.Context) (*conn, error) { return p.lease(ctx, fal
 func (p *pool) lease(ctx context.Context, fresh bool) (*conn, error) {
 	select {
 	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: waiting for an LDAP connection: %w", authn.ErrBackend, ctx.Err())
+	default:
+		var expired <-chan time.Time
+		if p.wait > 0 {
+			t := time.NewTimer(p.wait)
+			defer t.Stop()
+			expired = t.C
+		}
+		select {
+		case p.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: waiting for an LDAP connection: %w", authn.ErrBackend, ctx.Err())
+		case <-expired:
+			return nil, fmt.Errorf("%w: no LDAP connection free within %s (all %d in use: the directory is slow or pool_size too small)", authn.ErrBackend, p.wait, cap(p.slots))
+		}
 	}
 	for !fresh {
 		select {

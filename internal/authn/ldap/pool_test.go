@@ -1,8 +1,10 @@
 package ldap
 
 import (
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/authn"
 )
@@ -70,4 +72,31 @@ func TestConcurrentLoginsKeepIdentities(t *testing.T) {
 	for e := range errs {
 		t.Error(e)
 	}
+}
+
+// TestPoolWaitIsBounded: a login that finds every connection in use waits
+// at most as long as a request may hold one against a directory that does
+// not answer, then fails with ErrBackend (503), not after the client's
+// patience runs out.
+func TestPoolWaitIsBounded(t *testing.T) {
+	s := startDirectory(t)
+	cfg := parseLDAP(t, s, searchConfig, "pool_size: 1")
+	cfg.DialTimeout, cfg.BindTimeout, cfg.SearchTimeout = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
+	b := newBackend(t, cfg)
+	mustDecide(t, b, "alice", "alice-pw", authn.Grant)
+	held, err := b.pool.get(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res, err := login(t, b, "alice", "alice-pw")
+	wantBackendError(t, res, err)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("waited %s for a connection", d)
+	}
+	if !strings.Contains(err.Error(), "no LDAP connection free") {
+		t.Fatalf("error %v", err)
+	}
+	b.pool.put(held)
+	mustDecide(t, b, "alice", "alice-pw", authn.Grant)
 }

@@ -38,6 +38,11 @@ type Backend struct {
 	descs    metricDescs
 	// noLookup logs once that users cannot be looked up.
 	noLookup sync.Once
+	// dummy is the hash a denial is compared against (see timing.go),
+	// made once at dummyCost.
+	dummyCost int
+	dummyOnce sync.Once
+	dummy     []byte
 }
 
 var (
@@ -166,6 +171,8 @@ func (b *Backend) Authenticate(ctx context.Context, c authn.Credentials) (authn.
 		b.counters.grants.Add(1)
 	case res.Decision == authn.Deny:
 		b.counters.denies.Add(1)
+		b.equalizeDenial(c.Password)
+		res.Hashed = true
 	default:
 		b.counters.abstains.Add(1)
 	}

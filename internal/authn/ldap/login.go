@@ -180,15 +180,36 @@ func (b *Backend) bindUser(c *conn, tr *Trace, password string) (res authn.Resul
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials):
 		tr.Bind = "invalid credentials"
 		return authn.Result{Decision: authn.Deny, Reason: "wrong password", Hashed: true}, true, nil
-	case isConnError(err):
-		return authn.Result{}, true, fmt.Errorf("user bind: %w", err)
-	default:
-		// The directory refused the bind for another reason (account locked
-		// by a password policy, unwilling to perform): a denial, not an
-		// outage.
+	case isBindRefusal(err):
+		// The directory refused the bind for the account's sake (locked by
+		// a password policy, inactivated, not allowed to log in): a
+		// denial, not an outage.
 		tr.Bind = "refused: " + bindRefusal(err)
 		return authn.Result{Decision: authn.Deny, Reason: "bind refused", Hashed: true}, true, nil
+	default:
+		// The connection failed, or the directory could not answer
+		// (operationsError, timeLimitExceeded, other, …): no decision, and
+		// never a "wrong password" the user would be told.
+		tr.Bind = "failed: " + bindRefusal(err)
+		return authn.Result{}, true, fmt.Errorf("user bind: %w", err)
 	}
+}
+
+// isBindRefusal reports whether a failed user bind is the directory
+// refusing the account (besides invalidCredentials): constraintViolation
+// (389 DS lockout), inappropriateAuthentication, insufficientAccessRights,
+// unwillingToPerform (inactivated accounts).
+func isBindRefusal(err error) bool {
+	var le *ldap.Error
+	if !errors.As(err, &le) {
+		return false
+	}
+	switch le.ResultCode {
+	case ldap.LDAPResultConstraintViolation, ldap.LDAPResultInappropriateAuthentication,
+		ldap.LDAPResultInsufficientAccessRights, ldap.LDAPResultUnwillingToPerform:
+		return true
+	}
+	return false
 }
 
 func bindRefusal(err error) string {

@@ -161,6 +161,9 @@ func (c *LDAPConfig) validate(v *Validator, path string) {
 			v.Errorf(p, "not a URL: %q", raw)
 			continue
 		}
+		if u.Hostname() == "" {
+			v.Errorf(p, "needs a host name: %q", raw)
+		}
 		switch u.Scheme {
 		case "ldaps":
 			if c.StartTLS {

@@ -26,6 +26,7 @@ user_filter: (uid={username})
 		{"no urls", strings.Replace(base, "urls: [ldaps://ldap.example.org]", "", 1), nil, p + "urls: must list"},
 		{"plain ldap", strings.Replace(base, "ldaps://", "ldap://", 1), nil, p + "urls[0]: ldap:// without start_tls"},
 		{"start_tls on ldaps", base, []string{"start_tls: true"}, p + "urls[0]: ldaps:// is already TLS"},
+		{"no host", strings.Replace(base, "ldaps://ldap.example.org", "ldaps://:636", 1), nil, p + `urls[0]: needs a host name: "ldaps://:636"`},
 		{"scheme", strings.Replace(base, "ldaps://", "http://", 1), nil, p + `urls[0]: scheme must be ldap or ldaps`},
 		{"dn in url", strings.Replace(base, "ldap.example.org", "ldap.example.org/dc=example", 1), nil, p + "urls[0]: must not carry a DN"},
 		{"bind_dn without password", strings.Replace(base, "bind_password: x", "", 1), nil, p + "bind_password: bind_dn needs"},

@@ -66,6 +66,9 @@ const ldapChainYAML = `authn:
           password: "@BUILDERHASH@"
           labels: {groups: [team-b]}
 acl:
+  - match: {account: bob, type: repository, name: "team-b/frozen"}
+    deny: true
+    comment: bob may not touch team-b/frozen
   - match: {type: repository, labels: {groups: [registry-admins]}, name: "shared/**"}
     actions: [pull, push]
     comment: registry admins publish shared images
@@ -255,6 +258,18 @@ func TestLDAPTokenAnswers(t *testing.T) {
 			body := wantToken(t, in, c[0], c[1], "repository:team-a/app:pull", 401)
 			if !strings.Contains(body, "UNAUTHORIZED") {
 				t.Fatalf("%s: body %s", c[0], body)
+			}
+		}
+	})
+	t.Run("account names are the directory's spelling", func(t *testing.T) {
+		// The directory binds BOB as bob: the deny rule on account bob
+		// must apply whatever the case typed.
+		for _, u := range []string{"bob", "BOB", "Bob"} {
+			wantToken(t, in, u, "bob-pw", "repository:team-b/frozen:pull,push", 200)
+			wantToken(t, in, u, "bob-pw", "repository:team-b/app:push", 200, "push")
+			_, tr, _ := in.getToken(t, "/token", u, "bob-pw", url.Values{"service": {in.cfg.Token.Service}})
+			if sub := decodeJWT(t, tr.Token).Claims.Sub; sub != "bob" {
+				t.Fatalf("login as %s: token subject %q", u, sub)
 			}
 		}
 	})

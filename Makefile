@@ -23,6 +23,7 @@ test-short:
 lint:
 	$(GO) vet ./...
 	test -z "$$(gofmt -l .)"
+	$(GO) tool staticcheck ./...
 
 # Each bench script runs its baseline and Portcullis side by side in one run
 # and prints ratios; docs/benchmarks.md records the figures.

@@ -3,6 +3,7 @@ package apigw
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -128,7 +129,7 @@ func parseSeedLine(line string) (*Key, error) {
 	name, secret = strings.TrimSpace(name), unquote(strings.TrimSpace(secret))
 	id, hasPrefix := strings.CutPrefix(name, "key")
 	if !ok || !hasPrefix || !validKeyID(id) {
-		return nil, fmt.Errorf("expected keyID=HEX (key001=...) or kapi_id=...;kapi_key=...;kapi_groups=...")
+		return nil, errors.New("expected keyID=HEX (key001=<hex>) or kapi_id=<id>;kapi_key=<hex>;kapi_groups=<groups>")
 	}
 	if !validSecret(secret) {
 		return nil, fmt.Errorf("key %q: secret must be 32 to 128 hex characters", id)

@@ -395,7 +395,7 @@ func scopeStrings(sc []Scope) []string {
 func accessStrings(a []Access) []string {
 	out := make([]string, len(a))
 	for i, x := range a {
-		out[i] = Scope{Type: x.Type, Class: x.Class, Name: x.Name, Actions: x.Actions}.String()
+		out[i] = Scope(x).String()
 	}
 	return out
 }

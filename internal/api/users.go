@@ -106,9 +106,6 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, caller *aut
 		}
 		upd.PasswordHash = hash
 	}
-	if err := dbuser.CheckKeepsAdmin(r.Context(), h.d.Store, name, false, req.Admin, req.Disabled); h.userError(w, r, name, err) {
-		return
-	}
 	u, err := h.d.Store.UpdateUser(r.Context(), name, upd)
 	if h.userError(w, r, name, err) {
 		return
@@ -120,9 +117,6 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, caller *aut
 
 func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request, caller *authn.Identity) {
 	name := r.PathValue("user")
-	if err := dbuser.CheckKeepsAdmin(r.Context(), h.d.Store, name, true, nil, nil); h.userError(w, r, name, err) {
-		return
-	}
 	if err := h.d.Store.DeleteUser(r.Context(), name); h.userError(w, r, name, err) {
 		return
 	}
@@ -138,8 +132,8 @@ func (h *handler) userError(w http.ResponseWriter, r *http.Request, name string,
 		return false
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("no database user %s", name))
-	case errors.Is(err, dbuser.ErrLastAdmin):
-		writeError(w, http.StatusConflict, codeLastAdmin, err.Error())
+	case errors.Is(err, store.ErrLastAdmin):
+		writeError(w, http.StatusConflict, codeLastAdmin, fmt.Sprintf("%s: %v", name, store.ErrLastAdmin))
 	default:
 		h.internal(w, r, "user operation", err)
 	}

@@ -170,11 +170,6 @@ func newUserDisableCmd(a *App, disable bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if disable {
-				if err := dbuser.CheckKeepsAdmin(cmd.Context(), st, name, false, nil, &disable); err != nil {
-					return userErr(name, err)
-				}
-			}
 			if _, err := st.UpdateUser(cmd.Context(), name, store.UserUpdate{Disabled: &disable}); err != nil {
 				return userErr(name, err)
 			}
@@ -195,9 +190,6 @@ func newUserRemoveCmd(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := dbuser.CheckKeepsAdmin(cmd.Context(), st, name, true, nil, nil); err != nil {
-				return userErr(name, err)
-			}
 			if err := st.DeleteUser(cmd.Context(), name); err != nil {
 				return userErr(name, err)
 			}
@@ -209,8 +201,11 @@ func newUserRemoveCmd(a *App) *cobra.Command {
 
 // userErr turns a store "not found" into a sentence naming the user.
 func userErr(name string, err error) error {
-	if errors.Is(err, store.ErrNotFound) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("no database user %s (see portcullis user list)", name)
+	case errors.Is(err, store.ErrLastAdmin):
+		return fmt.Errorf("%s: %w", name, store.ErrLastAdmin)
 	}
 	return err
 }

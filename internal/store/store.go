@@ -16,6 +16,10 @@ var (
 	ErrAlreadyExists = errors.New("already exists")
 	// ErrLimitReached is returned when a per-user cap (app tokens) is hit.
 	ErrLimitReached = errors.New("limit reached")
+	// ErrLastAdmin is returned by UpdateUser and DeleteUser when the change
+	// would remove, disable or demote the last enabled administrator,
+	// locking everyone out of user management.
+	ErrLastAdmin = errors.New("the last enabled administrator cannot be removed, disabled or demoted; make another user an administrator first")
 )
 
 // User is a database user.
@@ -111,9 +115,12 @@ type UserStore interface {
 	GetUser(ctx context.Context, name string) (User, error)
 	ListUsers(ctx context.Context) ([]User, error)
 	// UpdateUser applies upd and bumps Generation. A password change also
-	// deletes the user's refresh tokens, in the same transaction.
+	// deletes the user's refresh tokens, in the same transaction. Disabling
+	// or demoting the last enabled administrator is ErrLastAdmin, decided
+	// in the same transaction, so two concurrent changes cannot both pass.
 	UpdateUser(ctx context.Context, name string, upd UserUpdate) (User, error)
-	// DeleteUser removes the user with all their tokens.
+	// DeleteUser removes the user with all their tokens (ErrLastAdmin as
+	// for UpdateUser).
 	DeleteUser(ctx context.Context, name string) error
 	CountAdmins(ctx context.Context) (int, error)
 }

@@ -57,6 +57,7 @@ func TestCachedPasswordOfRemovedUserRefusedAfterRecreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	addUser(t, st, "root", "root-password", true) // so bob, an admin, may be removed
 	addUser(t, st, "bob", "old-password", true)
 	if res := login(t, chain, "bob", "old-password"); res.Decision != authn.Grant || !res.Identity.Admin {
 		t.Fatalf("first login: %+v", res)

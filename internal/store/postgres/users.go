@@ -100,6 +100,14 @@ func (s *Store) UpdateUser(ctx context.Context, name string, upd store.UserUpdat
 	}
 	var out store.User
 	err := s.write(ctx, func(tx pgx.Tx) error {
+		// Lock the enabled administrators first when the change may take
+		// one out of that role, in name order, before the user's own row,
+		// so concurrent changes queue instead of deadlocking.
+		if (upd.Admin != nil && !*upd.Admin) || (upd.Disabled != nil && *upd.Disabled) {
+			if err := keepsAdmin(ctx, tx, name); err != nil {
+				return err
+			}
+		}
 		u, err := scanUser(tx.QueryRow(ctx, "SELECT "+userCols+" FROM users WHERE name = $1 FOR UPDATE", name))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("user %q: %w", name, store.ErrNotFound)
@@ -139,7 +147,7 @@ func (s *Store) UpdateUser(ctx context.Context, name string, upd store.UserUpdat
 		return err
 	})
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrLastAdmin) {
 			return store.User{}, err
 		}
 		return store.User{}, fmt.Errorf("update user %q: %w", name, err)
@@ -154,6 +162,9 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 		return notFound
 	}
 	err := s.write(ctx, func(tx pgx.Tx) error {
+		if err := keepsAdmin(ctx, tx, name); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, "DELETE FROM users WHERE name = $1", name)
 		if err != nil {
 			return err
@@ -167,10 +178,30 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 		_, err = tx.Exec(ctx, "DELETE FROM refresh_tokens WHERE user_name = $1", name)
 		return err
 	})
-	if err != nil && err != notFound {
+	if err != nil && err != notFound && !errors.Is(err, store.ErrLastAdmin) {
 		return fmt.Errorf("delete user %q: %w", name, err)
 	}
 	return err
+}
+
+// keepsAdmin locks the rows of the enabled administrators and returns
+// ErrLastAdmin when name is the only one. A concurrent transaction taking
+// another administrator out waits on these locks and, once this one
+// commits, re-reads the rows (READ COMMITTED re-checks a locked row's
+// WHERE), so it sees the change and cannot remove the last one too.
+func keepsAdmin(ctx context.Context, tx pgx.Tx, name string) error {
+	rows, err := tx.Query(ctx, "SELECT name FROM users WHERE admin AND NOT disabled ORDER BY name FOR UPDATE")
+	if err != nil {
+		return err
+	}
+	admins, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	if len(admins) == 1 && admins[0] == name {
+		return fmt.Errorf("user %q: %w", name, store.ErrLastAdmin)
+	}
+	return nil
 }
 
 // CountAdmins counts enabled administrators: a disabled admin cannot act,

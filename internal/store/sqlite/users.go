@@ -112,6 +112,11 @@ func (s *Store) UpdateUser(ctx context.Context, name string, upd store.UserUpdat
 		if err != nil {
 			return err
 		}
+		if dropsAdmin(u, upd) {
+			if err := keepsAdmin(ctx, tx, name); err != nil {
+				return err
+			}
+		}
 		if upd.PasswordHash != nil {
 			u.PasswordHash = upd.PasswordHash
 			if _, err := tx.ExecContext(ctx, "DELETE FROM refresh_tokens WHERE user_name = ?", name); err != nil {
@@ -145,7 +150,7 @@ func (s *Store) UpdateUser(ctx context.Context, name string, upd store.UserUpdat
 		return err
 	})
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrLastAdmin) {
 			return store.User{}, err
 		}
 		return store.User{}, fmt.Errorf("update user %q: %w", name, err)
@@ -156,6 +161,9 @@ func (s *Store) UpdateUser(ctx context.Context, name string, upd store.UserUpdat
 // DeleteUser removes the user and their app and refresh tokens.
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := keepsAdmin(ctx, tx, name); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM users WHERE name = ?", name)
 		if err != nil {
 			return err
@@ -169,10 +177,46 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 		_, err = tx.ExecContext(ctx, "DELETE FROM refresh_tokens WHERE user_name = ?", name)
 		return err
 	})
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrLastAdmin) {
 		return fmt.Errorf("delete user %q: %w", name, err)
 	}
 	return err
+}
+
+// dropsAdmin reports whether upd takes u, an enabled administrator, out
+// of that role.
+func dropsAdmin(u store.User, upd store.UserUpdate) bool {
+	if !u.Admin || u.Disabled {
+		return false
+	}
+	return (upd.Admin != nil && !*upd.Admin) || (upd.Disabled != nil && *upd.Disabled)
+}
+
+// keepsAdmin returns ErrLastAdmin when name is the only enabled
+// administrator. Writers are serialized (writeSem within the process, the
+// database's write lock across processes: a transaction whose read went
+// stale fails to commit), so the answer holds until commit.
+func keepsAdmin(ctx context.Context, tx *sql.Tx, name string) error {
+	rows, err := tx.QueryContext(ctx, "SELECT name FROM users WHERE admin = 1 AND disabled = 0 LIMIT 2")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var admins []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return err
+		}
+		admins = append(admins, n)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(admins) == 1 && admins[0] == name {
+		return fmt.Errorf("user %q: %w", name, store.ErrLastAdmin)
+	}
+	return nil
 }
 
 // CountAdmins counts enabled administrators: a disabled admin cannot act,

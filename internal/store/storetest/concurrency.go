@@ -78,6 +78,37 @@ var concurrencyCases = []testCase{
 			t.Errorf("user holds %d tokens, cap is %d", len(list), max)
 		}
 	}},
+	{"LastAdminRace", func(t *testing.T, s store.Store, clk *Clock) {
+		// Each administrator is disabled or removed by a request of its
+		// own, all at once: exactly one must stay.
+		c := ctx(t)
+		const n = 6
+		for i := range n {
+			mustNil(t, s.CreateUser(c, store.User{Name: fmt.Sprint("admin", i), PasswordHash: []byte("h"), Admin: true}))
+		}
+		errs := parallel(n, func(i int) error {
+			name := fmt.Sprint("admin", i)
+			switch i % 3 {
+			case 0:
+				return s.DeleteUser(c, name)
+			case 1:
+				_, err := s.UpdateUser(c, name, store.UserUpdate{Disabled: ptr(true)})
+				return err
+			default:
+				_, err := s.UpdateUser(c, name, store.UserUpdate{Admin: ptr(false)})
+				return err
+			}
+		})
+		ok, last := countErrs(t, errs, store.ErrLastAdmin)
+		if ok != n-1 || last != 1 {
+			t.Errorf("%d changes passed, %d ErrLastAdmin; want %d and 1", ok, last, n-1)
+		}
+		admins, err := s.CountAdmins(c)
+		mustNil(t, err)
+		if admins != 1 {
+			t.Errorf("%d enabled administrators left, want 1", admins)
+		}
+	}},
 	{"ClaimOnceRace", func(t *testing.T, s store.Store, clk *Clock) {
 		c := ctx(t)
 		var mu sync.Mutex

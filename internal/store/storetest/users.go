@@ -90,6 +90,8 @@ var userCases = []testCase{
 	}},
 	{"UserUpdate", func(t *testing.T, s store.Store, clk *Clock) {
 		c := ctx(t)
+		// Another administrator, so that disabling u below is allowed.
+		mustNil(t, s.CreateUser(c, store.User{Name: "other", PasswordHash: []byte("h"), Admin: true}))
 		mustNil(t, s.CreateUser(c, store.User{Name: "u", PasswordHash: []byte("old"),
 			Labels: map[string][]string{"team": {"a"}}}))
 		before, err := s.GetUser(c, "u")
@@ -218,5 +220,35 @@ var userCases = []testCase{
 		if n != 1 {
 			t.Errorf("CountAdmins = %d, want 1", n)
 		}
+	}},
+	{"UserLastAdminKept", func(t *testing.T, s store.Store, clk *Clock) {
+		c := ctx(t)
+		mustNil(t, s.CreateUser(c, store.User{Name: "root", PasswordHash: []byte("h"), Admin: true}))
+		mustNil(t, s.CreateUser(c, store.User{Name: "off", PasswordHash: []byte("h"), Admin: true, Disabled: true}))
+		mustNil(t, s.CreateUser(c, store.User{Name: "u", PasswordHash: []byte("h")}))
+		before, err := s.GetUser(c, "root")
+		mustNil(t, err)
+		_, err = s.UpdateUser(c, "root", store.UserUpdate{Disabled: ptr(true)})
+		mustIs(t, err, store.ErrLastAdmin)
+		_, err = s.UpdateUser(c, "root", store.UserUpdate{Admin: ptr(false)})
+		mustIs(t, err, store.ErrLastAdmin)
+		mustIs(t, s.DeleteUser(c, "root"), store.ErrLastAdmin)
+		// Refused changes change nothing.
+		u, err := s.GetUser(c, "root")
+		mustNil(t, err)
+		if !u.Admin || u.Disabled || u.Generation != before.Generation {
+			t.Errorf("after refused changes: admin=%v disabled=%v generation=%d", u.Admin, u.Disabled, u.Generation)
+		}
+		// Changes that keep the role, and changes to other users, pass.
+		_, err = s.UpdateUser(c, "root", store.UserUpdate{PasswordHash: []byte("h2"), Admin: ptr(true), Disabled: ptr(false)})
+		mustNil(t, err)
+		_, err = s.UpdateUser(c, "u", store.UserUpdate{Disabled: ptr(true)})
+		mustNil(t, err)
+		mustNil(t, s.DeleteUser(c, "off"))
+		mustNil(t, s.DeleteUser(c, "u"))
+		// With a second administrator, the first may go.
+		mustNil(t, s.CreateUser(c, store.User{Name: "root2", PasswordHash: []byte("h"), Admin: true}))
+		mustNil(t, s.DeleteUser(c, "root"))
+		mustIs(t, s.DeleteUser(c, "root2"), store.ErrLastAdmin)
 	}},
 }

@@ -83,7 +83,40 @@ func buildChain(ctx context.Context, cfg *config.Config, st store.Store, logger 
 		return nil, nil, err
 	}
 	lookup.chain = chain
+	revokeOnChange(backends, cache, st, logger)
 	return chain, backends, nil
+}
+
+// revokeOnChange makes a file-backed backend's reload drop, for every user
+// whose entry changed or was removed, the cached credentials and the
+// user's refresh tokens (sessions): a password change revokes them, as
+// `user passwd` does for database users.
+func revokeOnChange(backends []authn.Authenticator, cache *authn.Cache, st store.Store, logger *slog.Logger) {
+	for _, b := range backends {
+		w, ok := b.(authn.Watcher)
+		if !ok {
+			continue
+		}
+		source := b.Name()
+		w.SetInvalidator(func(user string) {
+			if cache != nil {
+				cache.InvalidateUser(user)
+			}
+			if st == nil {
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			n, err := st.DeleteRefreshTokens(ctx, user)
+			if err != nil {
+				logger.Error("revoking the sessions of a changed user failed", "authenticator", source, "user", user, "err", err)
+				return
+			}
+			if n > 0 {
+				logger.Info("sessions revoked: user's entry changed or was removed", "authenticator", source, "user", user, "sessions", n)
+			}
+		})
+	}
 }
 
 // chainLookup lets the app-token backend ask the whole chain whether a

@@ -23,6 +23,10 @@ type backendDeps struct {
 	// users answers whether a user is known to the chain (for app tokens
 	// of users that are not in the database).
 	users apptoken.UserLookup
+	// bcryptCost is authn.bcrypt_cost: backends compare against dummy
+	// hashes of this cost, so an unknown name or a denial costs what a
+	// real password check costs.
+	bcryptCost int
 }
 
 type factory func(ctx context.Context, c config.AuthenticatorConfig, d backendDeps) (authn.Authenticator, error)
@@ -41,7 +45,7 @@ var factories = map[string]factory{
 		return htpasswd.New(c.Name, c.Path, c.Admins, d.logger)
 	},
 	"db": func(_ context.Context, c config.AuthenticatorConfig, d backendDeps) (authn.Authenticator, error) {
-		return dbuser.New(c.Name, d.store, d.logger), nil
+		return dbuser.New(c.Name, d.store, d.logger).WithBcryptCost(d.bcryptCost), nil
 	},
 	"apptoken": func(_ context.Context, c config.AuthenticatorConfig, d backendDeps) (authn.Authenticator, error) {
 		return apptoken.New(c.Name, d.store, d.users, d.logger), nil
@@ -52,6 +56,7 @@ var factories = map[string]factory{
 			return nil, err
 		}
 		b.SetAdminAccounts(c.Admins)
+		b.SetBcryptCost(d.bcryptCost)
 		return b, nil
 	},
 }
@@ -63,7 +68,7 @@ func buildChain(ctx context.Context, cfg *config.Config, st store.Store, logger 
 		cache = authn.NewCache(cfg.Authn.Cache.TTL, cfg.Authn.Cache.MaxEntries)
 	}
 	lookup := &chainLookup{}
-	d := backendDeps{store: st, logger: logger, users: lookup}
+	d := backendDeps{store: st, logger: logger, users: lookup, bcryptCost: cfg.Authn.BcryptCost}
 	var links []authn.Link
 	var backends []authn.Authenticator
 	for i, ac := range cfg.Authn.Chain {

@@ -300,6 +300,9 @@ func (s *Service) identify(ctx context.Context, req *Request, ip netip.Addr, o *
 		}
 		return nil, http.StatusUnauthorized, "authentication failed: wrong user name or password"
 	}
+	// Log the account granted: the authenticator may spell it otherwise
+	// than the client typed it (a directory's spelling, an app token's owner).
+	o.account = res.Identity.Account
 	return res.Identity, 0, ""
 }
 

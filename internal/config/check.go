@@ -129,6 +129,23 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	// The chain stops at the first authenticator that denies, and a
+	// password authenticator denies a user it knows whose password is
+	// wrong: an app token presented as that user's password after such a
+	// link would be refused before the apptoken link saw it.
+	password := -1
+	for i, a := range c.Authn.Chain {
+		switch a.Type {
+		case "static", "htpasswd", "db", "ldap":
+			if password < 0 {
+				password = i
+			}
+		case "apptoken":
+			if password >= 0 {
+				v.Errorf(fmt.Sprintf("authn.chain[%d]", i), "the apptoken authenticator must come before the password authenticator authn.chain[%d] (%s): the chain stops at the first denial, so an app token would be tried as a password first and refused", password, c.Authn.Chain[password].Type)
+			}
+		}
+	}
 	if c.Authn.Cache.TTL < 0 {
 		v.Errorf("authn.cache.ttl", "must not be negative")
 	}
@@ -137,6 +154,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Authn.BcryptCost < 4 || c.Authn.BcryptCost > 31 {
 		v.Errorf("authn.bcrypt_cost", "must be between 4 and 31, got %d", c.Authn.BcryptCost)
+	}
+	if c.AppTokens.DefaultExpiry < 0 {
+		v.Errorf("app_tokens.default_expiry", "must not be negative (0 means tokens do not expire unless asked), got %s", c.AppTokens.DefaultExpiry)
 	}
 	if c.AppTokens.MaxPerUser < 0 {
 		v.Errorf("app_tokens.max_per_user", "must not be negative")

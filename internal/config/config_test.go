@@ -94,3 +94,29 @@ func TestEnvOverrides(t *testing.T) {
 		t.Fatalf("bad env value: %v", err)
 	}
 }
+
+// The chain stops at the first denial, so an apptoken link after a
+// password link never sees the tokens of users that link knows.
+func TestAppTokenAfterPasswordAuthenticatorRefused(t *testing.T) {
+	y := `
+authn:
+  chain:
+    - {type: htpasswd, path: /tmp/pc/htpasswd}
+    - {type: apptoken}
+`
+	_, err := Parse([]byte(y), "/tmp/pc", noEnv)
+	if err == nil || !strings.Contains(err.Error(), "authn.chain[1]") || !strings.Contains(err.Error(), "tried as a password") {
+		t.Fatalf("apptoken after htpasswd: %v", err)
+	}
+	ok := "authn:\n  chain:\n    - {type: apptoken}\n    - {type: htpasswd, path: /tmp/pc/htpasswd}\n    - {type: db}\n"
+	if _, err := Parse([]byte(ok), "/tmp/pc", noEnv); err != nil {
+		t.Fatalf("apptoken first refused: %v", err)
+	}
+}
+
+func TestNegativeAppTokenExpiryRefused(t *testing.T) {
+	_, err := Parse([]byte("app_tokens:\n  default_expiry: -1h\n"), "/tmp/pc", noEnv)
+	if err == nil || !strings.Contains(err.Error(), "app_tokens.default_expiry") {
+		t.Fatalf("negative default_expiry: %v", err)
+	}
+}

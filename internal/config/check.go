@@ -41,6 +41,19 @@ func (c *Config) Validate() error {
 	if c.Server.Insecure && (c.Server.TLSCert != "" || c.Server.TLSKey != "") {
 		v.Errorf("server.insecure_http", "cannot be combined with server.tls_cert/tls_key")
 	}
+	// net/http takes a negative timeout as no timeout at all.
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"read_header_timeout", c.Server.ReadHeaderTimeout}, {"read_timeout", c.Server.ReadTimeout},
+		{"write_timeout", c.Server.WriteTimeout}, {"idle_timeout", c.Server.IdleTimeout},
+		{"shutdown_timeout", c.Server.ShutdownTimeout},
+	} {
+		if d.v < 0 {
+			v.Errorf("server."+d.name, "must be positive (leave it out for the default), got %s", d.v)
+		}
+	}
 	for i, p := range c.Server.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
 			v.Errorf(fmt.Sprintf("server.trusted_proxies[%d]", i), "not a CIDR: %q", p)

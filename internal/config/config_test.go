@@ -120,3 +120,17 @@ func TestNegativeAppTokenExpiryRefused(t *testing.T) {
 		t.Fatalf("negative default_expiry: %v", err)
 	}
 }
+
+// A negative server timeout would switch the timeout off in net/http.
+func TestNegativeServerTimeoutsRefused(t *testing.T) {
+	y := "server:\n  read_header_timeout: -1s\n  read_timeout: -1s\n  write_timeout: -1s\n  idle_timeout: -1s\n  shutdown_timeout: -1s\n"
+	_, err := Parse([]byte(y), "/tmp/pc", noEnv)
+	if err == nil {
+		t.Fatal("negative timeouts accepted")
+	}
+	for _, f := range []string{"read_header_timeout", "read_timeout", "write_timeout", "idle_timeout", "shutdown_timeout"} {
+		if !strings.Contains(err.Error(), "server."+f) {
+			t.Errorf("error does not name server.%s: %v", f, err)
+		}
+	}
+}

@@ -72,14 +72,27 @@ func (c *Config) Validate() error {
 	if c.Token.Expiration > 24*time.Hour {
 		v.Errorf("token.expiration", "must be at most 24h, got %s", c.Token.Expiration)
 	}
+	seenRoutes := map[string]string{}
 	for i, r := range append([]string{c.Token.Route}, c.Token.Aliases...) {
-		if !strings.HasPrefix(r, "/") {
-			path := "token.route"
-			if i > 0 {
-				path = fmt.Sprintf("token.aliases[%d]", i-1)
-			}
-			v.Errorf(path, "must start with /, got %q", r)
+		path := "token.route"
+		if i > 0 {
+			path = fmt.Sprintf("token.aliases[%d]", i-1)
 		}
+		if !strings.HasPrefix(r, "/") {
+			v.Errorf(path, "must start with /, got %q", r)
+			continue
+		}
+		if msg := checkRoute(r); msg != "" {
+			v.Errorf(path, "%s, got %q", msg, r)
+			continue
+		}
+		// Each route also answers below r/: compare without the slash.
+		key := strings.TrimSuffix(r, "/")
+		if other, dup := seenRoutes[key]; dup {
+			v.Errorf(path, "%q is already the token endpoint as %s", r, other)
+			continue
+		}
+		seenRoutes[key] = path
 	}
 	signers := 0
 	for i, k := range c.Token.Keys {
@@ -188,6 +201,38 @@ func (c *Config) Validate() error {
 	c.Engine.validate(v, "engine")
 	c.APIGateway.validate(v, "api_gateway")
 	return v.Err()
+}
+
+// reservedRoutes are served by Portcullis itself; a token route on one of
+// them would make the HTTP mux refuse to start (or hide the endpoint).
+var reservedRoutes = []string{"/healthz", "/readyz", "/metrics", "/.well-known/jwks.json", "/api", "/.well-known"}
+
+// checkRoute says what is wrong with a token route (or ""): a plain URL
+// path of unreserved characters, not "/" alone, not a path Portcullis
+// serves itself.
+func checkRoute(r string) string {
+	if r == "/" {
+		return "must not be / (it would answer every unknown path)"
+	}
+	for i := 0; i < len(r); i++ {
+		c := r[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '/', c == '-', c == '_', c == '.', c == '~':
+		default:
+			return "must be a plain URL path (letters, digits, / - _ . ~)"
+		}
+	}
+	if strings.Contains(r, "//") || strings.Contains(r, "/./") || strings.Contains(r, "/../") ||
+		strings.HasSuffix(r, "/.") || strings.HasSuffix(r, "/..") {
+		return "must be a clean URL path"
+	}
+	t := strings.TrimSuffix(r, "/")
+	for _, res := range reservedRoutes {
+		if t == res || strings.HasPrefix(t, res+"/") {
+			return fmt.Sprintf("must not be %s or below it (Portcullis serves it)", res)
+		}
+	}
+	return ""
 }
 
 // SlogLevel is Log.Level as a slog level.

@@ -134,3 +134,26 @@ func TestNegativeServerTimeoutsRefused(t *testing.T) {
 		}
 	}
 }
+
+// A token route that repeats another, or sits on a path Portcullis
+// serves, made the HTTP mux panic at start.
+func TestTokenRoutesDistinctAndFree(t *testing.T) {
+	for _, c := range []struct{ yaml, field string }{
+		{"token:\n  route: /auth\n", "token.aliases[0]"},
+		{"token:\n  route: /t\n  aliases: [/t/]\n", "token.aliases[0]"},
+		{"token:\n  route: /api/v1/\n", "token.route"},
+		{"token:\n  route: /metrics\n", "token.route"},
+		{"token:\n  aliases: [/healthz]\n", "token.aliases[0]"},
+		{"token:\n  route: \"/{x}\"\n", "token.route"},
+		{"token:\n  route: \"/a b\"\n", "token.route"},
+		{"token:\n  route: /\n", "token.route"},
+	} {
+		_, err := Parse([]byte(c.yaml), "/tmp/pc", noEnv)
+		if err == nil || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("%q: %v, want an error naming %s", c.yaml, err, c.field)
+		}
+	}
+	if _, err := Parse([]byte("token:\n  route: /v2/auth/token\n  aliases: [/auth, /token]\n"), "/tmp/pc", noEnv); err != nil {
+		t.Errorf("distinct routes refused: %v", err)
+	}
+}

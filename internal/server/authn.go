@@ -2,8 +2,16 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/authn"
@@ -62,7 +70,7 @@ var factories = map[string]factory{
 }
 
 // buildChain makes the configured authentication chain.
-func buildChain(ctx context.Context, cfg *config.Config, st store.Store, logger *slog.Logger) (*authn.Chain, []authn.Authenticator, error) {
+func buildChain(ctx context.Context, cfg *config.Config, st store.Store, logger *slog.Logger) (*authn.Chain, []authn.Authenticator, *credRecord, error) {
 	var cache *authn.Cache
 	if cfg.Authn.Cache.On() {
 		cache = authn.NewCache(cfg.Authn.Cache.TTL, cfg.Authn.Cache.MaxEntries)
@@ -74,29 +82,167 @@ func buildChain(ctx context.Context, cfg *config.Config, st store.Store, logger 
 	for i, ac := range cfg.Authn.Chain {
 		f, ok := factories[ac.Type]
 		if !ok {
-			return nil, nil, fmt.Errorf("authn.chain[%d]: unknown type %q", i, ac.Type)
+			return nil, nil, nil, fmt.Errorf("authn.chain[%d]: unknown type %q", i, ac.Type)
 		}
 		a, err := f(ctx, ac, d)
 		if err != nil {
-			return nil, nil, fmt.Errorf("authn.chain[%d] (%s): %w", i, ac.Name, err)
+			return nil, nil, nil, fmt.Errorf("authn.chain[%d] (%s): %w", i, ac.Name, err)
 		}
 		links = append(links, authn.Link{Authenticator: a, SkipOnError: ac.OnError == "skip"})
 		backends = append(backends, a)
 	}
 	chain, err := authn.NewChain(links, cache, cfg.Authn.BcryptCost, logger)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	lookup.chain = chain
-	revokeOnChange(backends, cache, st, logger)
-	return chain, backends, nil
+	rec := &credRecord{path: filepath.Join(cfg.DataDir, credRecordFile), chain: cfg.Authn.Chain, st: st,
+		logger: logger, kick: make(chan struct{}, 1)}
+	rec.sync(true)
+	revokeOnChange(backends, cache, st, logger, rec)
+	return chain, backends, rec, nil
+}
+
+// credRecordFile keeps, between runs, a fingerprint (SHA-256) of the
+// password hash of every static and htpasswd user, so that a password
+// changed while Portcullis was stopped still revokes that user's
+// sessions at the next start.
+const credRecordFile = "credentials.seen"
+
+// credRecord compares file-backed users' password hashes with the ones
+// seen before (in this run or the previous one) and revokes the refresh
+// tokens of users whose hash changed or who are gone.
+type credRecord struct {
+	path   string
+	chain  []config.AuthenticatorConfig
+	st     store.Store
+	logger *slog.Logger
+	mu     sync.Mutex
+	kick   chan struct{}
+}
+
+// current reads the password hashes the configuration and the htpasswd
+// files hold now: authenticator name -> user -> fingerprint.
+func (r *credRecord) current() (map[string]map[string]string, error) {
+	fp := func(h []byte) string { s := sha256.Sum256(h); return hex.EncodeToString(s[:]) }
+	out := map[string]map[string]string{}
+	for _, ac := range r.chain {
+		users := map[string]string{}
+		switch ac.Type {
+		case "static":
+			for name, u := range ac.Users {
+				users[name] = fp([]byte(u.Password))
+			}
+		case "htpasswd":
+			data, err := os.ReadFile(ac.Path)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, err
+			}
+			parsed, err := htpasswd.Parse(data)
+			if err != nil {
+				return nil, err
+			}
+			for name, h := range parsed {
+				users[name] = fp(h)
+			}
+		default:
+			continue
+		}
+		out[ac.Name] = users
+	}
+	return out, nil
+}
+
+// sync revokes (when revoke is set) the sessions of users whose recorded
+// hash changed or who are gone, then records the current hashes. The
+// first run records only. At run time the reload's invalidator has
+// revoked already, and a second revocation could hit a session opened
+// with the new password in between: run only records.
+func (r *credRecord) sync(revoke bool) {
+	if r == nil || r.st == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur, err := r.current()
+	if err != nil {
+		r.logger.Warn("reading users to compare with the recorded ones failed; sessions not checked", "err", err)
+		return
+	}
+	var old map[string]map[string]string
+	if data, err := os.ReadFile(r.path); err == nil {
+		if err := json.Unmarshal(data, &old); err != nil {
+			r.logger.Warn("recorded user fingerprints unreadable; recording anew", "path", r.path, "err", err)
+			old = nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		r.logger.Warn("reading recorded user fingerprints failed", "path", r.path, "err", err)
+	}
+	done := map[string]bool{}
+	if !revoke {
+		old = nil
+	}
+	for source, users := range old {
+		for user, f := range users {
+			if cur[source][user] == f || done[user] {
+				continue
+			}
+			done[user] = true
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			n, err := r.st.DeleteRefreshTokens(ctx, user)
+			cancel()
+			if err != nil {
+				r.logger.Error("revoking the sessions of a changed user failed", "authenticator", source, "user", user, "err", err)
+				continue
+			}
+			if n > 0 {
+				r.logger.Info("sessions revoked: user's entry changed or was removed", "authenticator", source, "user", user, "sessions", n)
+			}
+		}
+	}
+	data, err := json.Marshal(cur)
+	if err == nil {
+		tmp := r.path + ".tmp"
+		if err = os.WriteFile(tmp, data, 0o600); err == nil {
+			err = os.Rename(tmp, r.path)
+		}
+	}
+	if err != nil {
+		r.logger.Warn("recording user fingerprints failed", "path", r.path, "err", err)
+	}
+}
+
+// run re-syncs the record after each reload, until ctx ends.
+func (r *credRecord) run(ctx context.Context) {
+	if r == nil {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.kick:
+			r.sync(false)
+		}
+	}
+}
+
+// changed asks run for a sync without blocking the reload.
+func (r *credRecord) changed() {
+	if r == nil {
+		return
+	}
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
 }
 
 // revokeOnChange makes a file-backed backend's reload drop, for every user
 // whose entry changed or was removed, the cached credentials and the
 // user's refresh tokens (sessions): a password change revokes them, as
 // `user passwd` does for database users.
-func revokeOnChange(backends []authn.Authenticator, cache *authn.Cache, st store.Store, logger *slog.Logger) {
+func revokeOnChange(backends []authn.Authenticator, cache *authn.Cache, st store.Store, logger *slog.Logger, rec *credRecord) {
 	for _, b := range backends {
 		w, ok := b.(authn.Watcher)
 		if !ok {
@@ -107,6 +253,7 @@ func revokeOnChange(backends []authn.Authenticator, cache *authn.Cache, st store
 			if cache != nil {
 				cache.InvalidateUser(user)
 			}
+			rec.changed()
 			if st == nil {
 				return
 			}
@@ -140,7 +287,8 @@ func (l *chainLookup) LookupUser(ctx context.Context, user string) (*authn.Ident
 }
 
 // watchBackends starts file watchers of backends that have them.
-func watchBackends(ctx context.Context, backends []authn.Authenticator) {
+func watchBackends(ctx context.Context, backends []authn.Authenticator, rec *credRecord) {
+	go rec.run(ctx)
 	for _, b := range backends {
 		if h, ok := b.(*htpasswd.Backend); ok {
 			go h.Watch(ctx, 2*time.Second)

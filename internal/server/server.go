@@ -42,15 +42,17 @@ type Server struct {
 	store    store.Store
 	chain    *authn.Chain
 	backends []authn.Authenticator
-	tokens   *token.Service
-	keySet   *keys.Set
-	reg      *prometheus.Registry
-	handler  http.Handler
-	tlsCert  *tls.Certificate
-	usage    *store.UsageBuffer
-	engine   *engine.Gateway
-	apigw    *apigw.Gateway
-	closers  []func() error
+	// creds revokes sessions of file-backed users changed between runs.
+	creds   *credRecord
+	tokens  *token.Service
+	keySet  *keys.Set
+	reg     *prometheus.Registry
+	handler http.Handler
+	tlsCert *tls.Certificate
+	usage   *store.UsageBuffer
+	engine  *engine.Gateway
+	apigw   *apigw.Gateway
+	closers []func() error
 
 	mu       sync.Mutex
 	listener net.Listener
@@ -98,12 +100,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, out io.Wr
 		}
 	}
 
-	chain, backends, err := buildChain(ctx, cfg, st, logger)
+	chain, backends, rec, err := buildChain(ctx, cfg, st, logger)
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
-	s.chain, s.backends = chain, backends
+	s.chain, s.backends, s.creds = chain, backends, rec
 	for _, b := range backends {
 		if c, ok := b.(io.Closer); ok {
 			s.closers = append(s.closers, c.Close)
@@ -215,7 +217,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	watchBackends(ctx, s.backends)
+	watchBackends(ctx, s.backends, s.creds)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); s.usage.Run(ctx, 10*time.Second) }()

@@ -133,6 +133,10 @@ func TestForwarding(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+fresh("001", sec["001"], 10*time.Second))
 	req.Header.Set("X-Portcullis-Key-Id", "003")       // spoofed: replaced
 	req.Header.Set("X-Portcullis-Key-Groups", "admin") // spoofed: replaced
+	// Spellings with underscores that CGI-style upstreams read as the
+	// identity headers (HTTP_X_PORTCULLIS_KEY_ID): dropped.
+	req.Header["X_portcullis_key_id"] = []string{"003"}
+	req.Header["X-Portcullis_Key-Groups"] = []string{"admin"}
 	a := g.send(t, req)
 	a.want(t, http.StatusOK, "")
 	want := echoed{Method: "POST", Path: "/getbestblockhash", Auth: "", KeyID: "001", Groups: "stats,watcher"}

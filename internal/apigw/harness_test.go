@@ -18,6 +18,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,10 @@ type echoed struct {
 	Auth   string `json:"auth"`
 	KeyID  string `json:"key_id"`
 	Groups string `json:"groups"`
+	// Aliased lists the other spellings of Authorization and the identity
+	// headers the upstream received (underscores for hyphens), which
+	// CGI-style upstreams take for the real ones.
+	Aliased string `json:"aliased,omitempty"`
 }
 
 // newUpstream starts the real HTTP server the gateway forwards to.
@@ -101,6 +106,7 @@ func newUpstream(t *testing.T) *httptest.Server {
 		_ = json.NewEncoder(w).Encode(echoed{
 			Method: r.Method, Path: r.URL.Path, Auth: r.Header.Get("Authorization"),
 			KeyID: r.Header.Get("X-Portcullis-Key-Id"), Groups: r.Header.Get("X-Portcullis-Key-Groups"),
+			Aliased: aliasedHeaders(r.Header),
 		})
 	})
 	srv := httptest.NewServer(mux)
@@ -326,4 +332,22 @@ func benchGateway(b *testing.B, dir, upstream string) *Gateway {
 		b.Fatal(err)
 	}
 	return g
+}
+
+// aliasedHeaders names the headers of h that are not Authorization or an
+// identity header but read as one once '_' is taken for '-'.
+func aliasedHeaders(h http.Header) string {
+	var out []string
+	for k := range h {
+		switch k {
+		case "Authorization", "X-Portcullis-Key-Id", "X-Portcullis-Key-Groups":
+			continue
+		}
+		switch strings.ToLower(strings.ReplaceAll(k, "_", "-")) {
+		case "authorization", "x-portcullis-key-id", "x-portcullis-key-groups":
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
 }

@@ -116,6 +116,7 @@ func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *
 			delete(h, "Authorization")
 			delete(h, idH)
 			delete(h, groupsH)
+			dropAliases(h, idH, groupsH)
 			if ri := reqInfoFrom(pr.In.Context()); ri != nil && ri.key != nil {
 				h[idH] = []string{ri.key.ID}
 				h[groupsH] = []string{ri.key.groupsHeader}
@@ -158,4 +159,27 @@ func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *
 			writeRefusal(w, status, reason, msg)
 		},
 	}, nil
+}
+
+// dropAliases deletes the headers that spell Authorization or an identity
+// header with '_' for '-' (X_Portcullis_Key_Id): CGI-style upstreams
+// (HTTP_X_PORTCULLIS_KEY_ID) cannot tell them from the real ones, so a
+// client could pass one as its own identity.
+func dropAliases(h http.Header, names ...string) {
+	for k := range h {
+		if strings.IndexByte(k, '_') < 0 {
+			continue
+		}
+		alias := strings.ReplaceAll(k, "_", "-")
+		if strings.EqualFold(alias, "Authorization") {
+			delete(h, k)
+			continue
+		}
+		for _, n := range names {
+			if strings.EqualFold(alias, n) {
+				delete(h, k)
+				break
+			}
+		}
+	}
 }

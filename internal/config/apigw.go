@@ -212,9 +212,12 @@ func (c *APIGatewayConfig) validate(v *Validator, p string) {
 	if c.ClockSkew > 5*time.Minute {
 		v.Errorf(p+".clock_skew", "must be at most 5m, got %s", c.ClockSkew)
 	}
-	for name, h := range map[string]string{"key_id_header": c.KeyIDHeader, "groups_header": c.GroupsHeader} {
-		if !headerNameRE.MatchString(h) || strings.EqualFold(h, "Authorization") {
-			v.Errorf(p+"."+name, "must be an HTTP header name other than Authorization, not %q", h)
+	for _, hn := range [...]struct{ name, h string }{{"key_id_header", c.KeyIDHeader}, {"groups_header", c.GroupsHeader}} {
+		switch {
+		case !headerNameRE.MatchString(hn.h) || strings.EqualFold(hn.h, "Authorization"):
+			v.Errorf(p+"."+hn.name, "must be an HTTP header name other than Authorization, not %q", hn.h)
+		case reservedIdentityHeader(hn.h):
+			v.Errorf(p+"."+hn.name, "%q is a header the proxy itself sets, drops or frames the request with; choose another name", hn.h)
 		}
 	}
 	if strings.EqualFold(c.KeyIDHeader, c.GroupsHeader) {
@@ -294,4 +297,18 @@ func gwDefDur(d *time.Duration, v time.Duration) {
 	if *d == 0 {
 		*d = v
 	}
+}
+
+// reservedIdentityHeader reports whether h cannot carry an identity: a
+// header net/http writes itself or drops (Host, Content-Length, hop-by-hop
+// ones), or one the proxy sets (X-Forwarded-*, Forwarded).
+func reservedIdentityHeader(h string) bool {
+	l := strings.ToLower(h)
+	switch l {
+	case "host", "content-length", "transfer-encoding", "trailer", "te", "connection",
+		"keep-alive", "upgrade", "proxy-connection", "proxy-authenticate", "proxy-authorization",
+		"user-agent", "forwarded", "expect", "cookie", "content-type":
+		return true
+	}
+	return strings.HasPrefix(l, "x-forwarded-")
 }

@@ -266,6 +266,7 @@ type directBody struct {
 	keep   bool
 	done   atomic.Bool
 	closed atomic.Bool
+	err    error // the failure Read met, touched only by the reader
 }
 
 var errBodyClosed = errors.New("read on closed response body")
@@ -275,10 +276,16 @@ func (b *directBody) Read(p []byte) (int, error) {
 		return 0, errBodyClosed
 	}
 	if b.done.Load() {
+		if b.err != nil {
+			return 0, b.err // a body cut short stays so
+		}
 		return 0, io.EOF
 	}
 	n, err := b.rc.Read(p)
 	if err != nil {
+		if err != io.EOF {
+			b.err = err
+		}
 		b.release(err)
 	}
 	return n, err

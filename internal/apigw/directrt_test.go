@@ -340,3 +340,40 @@ func TestDirectTransportUnsolicited(t *testing.T) {
 		t.Fatalf("%d connections, want 2", n)
 	}
 }
+
+// A body cut short by the upstream keeps failing on every later Read: it
+// is not taken for a complete one.
+func TestDirectTransportTruncatedBodyStaysFailed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 4096)
+		if _, err := c.Read(buf); err != nil {
+			return
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+	}()
+	rt := newDirectTransport(ln.Addr().String(), 5*time.Second)
+	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/", nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if string(b) != "abc" || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("read %q, %v; want abc and unexpected EOF", b, err)
+	}
+	if n, err := resp.Body.Read(make([]byte, 8)); n != 0 || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("read after the failure: %d, %v; want the same error, not a clean end", n, err)
+	}
+}

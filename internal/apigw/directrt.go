@@ -75,13 +75,38 @@ func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !direct(req) {
 		return t.fallback.RoundTrip(req)
 	}
-	ctx := req.Context()
+	return t.do(req.Context(), stdRequest{req}, req, !req.Close)
+}
+
+// outRequest is one request of the direct path: how its head is written
+// (it has no body) and where informational answers go.
+type outRequest interface {
+	writeHead(bw *bufio.Writer) error
+	got1xx(code int, h textproto.MIMEHeader) error
+}
+
+// stdRequest writes an *http.Request with net/http's own writer.
+type stdRequest struct{ req *http.Request }
+
+func (s stdRequest) writeHead(bw *bufio.Writer) error { return s.req.Write(bw) }
+
+func (s stdRequest) got1xx(code int, h textproto.MIMEHeader) error {
+	if trace := httptrace.ContextClientTrace(s.req.Context()); trace != nil && trace.Got1xxResponse != nil {
+		return trace.Got1xxResponse(code, h)
+	}
+	return nil
+}
+
+// do sends out on a pooled connection (or a new one) and returns the
+// answer; req gives ReadResponse the method. keep is false when the
+// request asked for the connection to be closed after it.
+func (t *directTransport) do(ctx context.Context, out outRequest, req *http.Request, keep bool) (*http.Response, error) {
 	for fresh := false; ; fresh = true {
 		pc, reused, err := t.get(ctx, fresh)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := t.exchange(ctx, pc, req)
+		resp, err := t.exchange(ctx, pc, out, req, keep)
 		if err == nil {
 			return resp, nil
 		}
@@ -164,9 +189,9 @@ func (t *directTransport) CloseIdleConnections() {
 // aLongTimeAgo is a deadline that makes blocked reads and writes return.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// exchange writes req on pc and reads the answer's headers. The body
+// exchange writes out on pc and reads the answer's headers. The body
 // hands pc back to the pool when read to the end.
-func (t *directTransport) exchange(ctx context.Context, pc *directConn, req *http.Request) (*http.Response, error) {
+func (t *directTransport) exchange(ctx context.Context, pc *directConn, out outRequest, req *http.Request, keep bool) (*http.Response, error) {
 	if t.responseHeaderTimeout > 0 {
 		if err := pc.conn.SetReadDeadline(time.Now().Add(t.responseHeaderTimeout)); err != nil {
 			return nil, err
@@ -188,7 +213,7 @@ func (t *directTransport) exchange(ctx context.Context, pc *directConn, req *htt
 	}
 	// Nothing has been read yet: a failed write on a reused connection
 	// means the upstream had closed it.
-	if err := req.Write(pc.bw); err != nil {
+	if err := out.writeHead(pc.bw); err != nil {
 		return fail(errors.Join(errStaleConn, err))
 	}
 	if err := pc.bw.Flush(); err != nil {
@@ -201,7 +226,6 @@ func (t *directTransport) exchange(ctx context.Context, pc *directConn, req *htt
 		}
 		return fail(errors.Join(errStaleConn, err))
 	}
-	trace := httptrace.ContextClientTrace(ctx)
 	var resp *http.Response
 	for n := 0; ; n++ {
 		var err error
@@ -225,10 +249,8 @@ func (t *directTransport) exchange(ctx context.Context, pc *directConn, req *htt
 		if n >= max1xx {
 			return fail(errors.New("upstream sent too many 1xx responses"))
 		}
-		if trace != nil && trace.Got1xxResponse != nil {
-			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); err != nil {
-				return fail(err)
-			}
+		if err := out.got1xx(code, textproto.MIMEHeader(resp.Header)); err != nil {
+			return fail(err)
 		}
 		pc.lr.N = t.maxHeaderBytes
 	}
@@ -240,7 +262,7 @@ func (t *directTransport) exchange(ctx context.Context, pc *directConn, req *htt
 		_ = pc.conn.SetReadDeadline(time.Time{})
 	}
 	cancelMu.Unlock()
-	b := &directBody{rc: resp.Body, t: t, pc: pc, stop: stop, keep: !resp.Close && !req.Close}
+	b := &directBody{rc: resp.Body, t: t, pc: pc, stop: stop, keep: !resp.Close && keep}
 	if resp.Body == http.NoBody {
 		b.release(nil)
 		return resp, nil

@@ -116,6 +116,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeRefusal(rec, status, reason, msg)
 		return
 	}
+	if f := ri.route.fast; f != nil && f.eligible(r) {
+		f.serve(rec, r, ri)
+		return
+	}
 	ri.route.proxy.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri)))
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -98,6 +97,9 @@ func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *
 		return nil, fmt.Errorf("upstream %q: scheme must be http, https or unix", rc.Upstream)
 	}
 	idH, groupsH := http.CanonicalHeaderKey(cfg.KeyIDHeader), http.CanonicalHeaderKey(cfg.GroupsHeader)
+	if dt, ok := rt.(*directTransport); ok {
+		r.fast = &fastForward{t: dt, route: r, host: target.Host, base: target.Path, idH: idH, grpH: groupsH, bufs: g.bufs}
+	}
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			out := pr.Out
@@ -138,25 +140,7 @@ func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
-			ri := reqInfoFrom(req.Context())
-			if req.Context().Err() != nil {
-				// The client went away; nobody is left to answer.
-				if ri != nil {
-					ri.reason = "client_gone"
-				}
-				w.WriteHeader(499)
-				return
-			}
-			status, reason, msg := http.StatusBadGateway, ReasonBadGateway, "upstream unavailable"
-			var ne net.Error
-			if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-				status, reason, msg = http.StatusGatewayTimeout, ReasonTimeout, "upstream timed out"
-			}
-			if ri != nil {
-				ri.reason = reason
-				ri.err = err
-			}
-			writeRefusal(w, status, reason, msg)
+			upstreamFailed(req.Context(), w, reqInfoFrom(req.Context()), err)
 		},
 	}, nil
 }

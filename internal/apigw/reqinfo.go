@@ -62,7 +62,13 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return n, err
 }
 
-func (r *recorder) Flush() { _ = http.NewResponseController(r.ResponseWriter).Flush() }
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+		return
+	}
+	_ = http.NewResponseController(r.ResponseWriter).Flush()
+}
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 

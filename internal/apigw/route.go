@@ -20,6 +20,9 @@ type route struct {
 	// nil means no per-action check.
 	actions map[string][]string
 	proxy   *httputil.ReverseProxy
+	// fast takes the requests it can (see fastForward.eligible); nil
+	// when the upstream is https.
+	fast *fastForward
 }
 
 func buildRoutes(cfg *config.APIGatewayConfig, g *Gateway) ([]*route, error) {

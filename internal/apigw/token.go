@@ -147,6 +147,14 @@ func decodeSegment(s string) ([]byte, error) {
 }
 
 func parsePayload(pj []byte) (id string, exp int64, err error) {
+	if id, exp, ok := canonicalPayload(pj); ok {
+		return id, exp, nil
+	}
+	return parsePayloadJSON(pj)
+}
+
+// parsePayloadJSON reads any payload encoding/json can.
+func parsePayloadJSON(pj []byte) (id string, exp int64, err error) {
 	var pl struct {
 		ID  *string         `json:"id"`
 		Exp json.RawMessage `json:"exp"`

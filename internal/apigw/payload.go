@@ -1,0 +1,61 @@
+package apigw
+
+import "strconv"
+
+// canonicalPayload reads a token payload in the form clients send it,
+// {"id":"ID","exp":N} or {"exp":N,"id":"ID"} with no white space, without
+// encoding/json, which is a tenth of the gateway's work per request. It
+// reports false for anything else, which parsePayload then gives to
+// encoding/json; whatever it accepts, encoding/json reads the same way
+// (FuzzCanonicalPayload).
+func canonicalPayload(pj []byte) (id string, exp int64, ok bool) {
+	const idFirst, expFirst = `{"id":"`, `{"exp":`
+	s := string(pj)
+	switch {
+	case len(s) > len(idFirst) && s[:len(idFirst)] == idFirst:
+		s = s[len(idFirst):]
+		if id, s, ok = cutID(s); !ok || len(s) < 7 || s[:7] != `,"exp":` {
+			return "", 0, false
+		}
+		if exp, s, ok = cutExp(s[7:]); !ok || s != "}" {
+			return "", 0, false
+		}
+		return id, exp, true
+	case len(s) > len(expFirst) && s[:len(expFirst)] == expFirst:
+		if exp, s, ok = cutExp(s[len(expFirst):]); !ok || len(s) < 7 || s[:7] != `,"id":"` {
+			return "", 0, false
+		}
+		if id, s, ok = cutID(s[7:]); !ok || s != "}" {
+			return "", 0, false
+		}
+		return id, exp, true
+	}
+	return "", 0, false
+}
+
+// cutID takes a key id and its closing quote off s.
+func cutID(s string) (id, rest string, ok bool) {
+	for i := 0; i < len(s) && i <= maxIDLen; i++ {
+		if s[i] == '"' {
+			if !validKeyID(s[:i]) {
+				return "", "", false
+			}
+			return s[:i], s[i+1:], true
+		}
+	}
+	return "", "", false
+}
+
+// cutExp takes a JSON integer (no sign, no leading zero) of at most
+// expDigits digits off s.
+func cutExp(s string) (exp int64, rest string, ok bool) {
+	n := 0
+	for n < len(s) && '0' <= s[n] && s[n] <= '9' {
+		n++
+	}
+	if n == 0 || n > expDigits || n > 1 && s[0] == '0' {
+		return 0, "", false
+	}
+	exp, err := strconv.ParseInt(s[:n], 10, 64)
+	return exp, s[n:], err == nil
+}

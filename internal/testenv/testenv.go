@@ -1,5 +1,5 @@
 // Package testenv starts the real components that Portcullis' tests talk
-// to (registries, dockerd, PostgreSQL, slapd) and makes test certificates.
+// to (registries, dockerd, PostgreSQL, slapd, Redis) and makes test certificates.
 //
 // A test that needs a component calls Require. Under `make test` (which
 // sets PORTCULLIS_REQUIRE_COMPONENTS=1) a missing component fails the test

@@ -20,7 +20,8 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	// Keys is consulted for ids not in the keys file (nil: file only).
 	Keys store.APIKeyStore
-	// Replay shares replay protection between instances (replay: store).
+	// Replay shares replay protection between instances: the database
+	// store for replay: store, Redis for replay: redis.
 	Replay store.ReplayStore
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
@@ -68,9 +69,9 @@ func New(cfg config.APIGatewayConfig, d Deps) (*Gateway, error) {
 	switch cfg.Replay {
 	case "memory", "":
 		g.replay = newMemoryReplay(max(cfg.ReplayMaxEntries, 1000), g.now)
-	case "store":
+	case "store", "redis":
 		if d.Replay == nil {
-			return nil, errors.New("replay: store needs a store")
+			return nil, fmt.Errorf("replay: %s needs a replay store", cfg.Replay)
 		}
 		g.replay = storeReplay{st: d.Replay}
 	case "off":

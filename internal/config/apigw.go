@@ -59,8 +59,11 @@ type APIGatewayConfig struct {
 
 	// Replay is where accepted token signatures are remembered until they
 	// expire: "memory" (default, one instance), "store" (shared by every
-	// instance using the same PostgreSQL or SQLite store) or "off".
+	// instance using the same PostgreSQL or SQLite store), "redis" (shared
+	// by every instance using the same Redis, see Redis) or "off".
 	Replay string `yaml:"replay"`
+	// Redis is the server of replay: redis.
+	Redis APIGatewayRedis `yaml:"redis"`
 	// ReplayMaxEntries bounds the in-memory replay cache; when full, new
 	// tokens are refused with 503 until old ones expire. Default 1000000.
 	ReplayMaxEntries int `yaml:"replay_max_entries"`
@@ -123,8 +126,23 @@ type APIRoute struct {
 	ResponseHeaderTimeout time.Duration `yaml:"response_header_timeout"`
 }
 
+// APIGatewayRedis is where replay: redis keeps its records.
+type APIGatewayRedis struct {
+	// URL is redis://[user:password@]host:port[/db], rediss:// for TLS,
+	// or unix:///path/to/socket; go-redis query parameters such as
+	// read_timeout may follow (defaults here: dial 2s, read and write 1s).
+	// It holds the password: PORTCULLIS_API_GATEWAY_REDIS_URL keeps it out
+	// of the file.
+	URL string `yaml:"url"`
+	// KeyPrefix starts every key; default "portcullis:replay:".
+	KeyPrefix string `yaml:"key_prefix"`
+	// CAFile is the PEM bundle a rediss:// server's certificate must chain
+	// to; default the system roots.
+	CAFile string `yaml:"ca_file"`
+}
+
 // APIGatewayReplayModes are the accepted values of api_gateway.replay.
-var APIGatewayReplayModes = []string{"memory", "store", "off"}
+var APIGatewayReplayModes = []string{"memory", "store", "redis", "off"}
 
 var headerNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*$`)
 
@@ -199,6 +217,23 @@ func (c *APIGatewayConfig) validate(v *Validator, p string) {
 	}
 	if !oneOf(c.Replay, APIGatewayReplayModes) {
 		v.Errorf(p+".replay", "must be one of %s, not %q", strings.Join(APIGatewayReplayModes, ", "), c.Replay)
+	}
+	if c.Replay == "redis" {
+		if c.Redis.KeyPrefix == "" {
+			c.Redis.KeyPrefix = "portcullis:replay:"
+		}
+		switch u, err := url.Parse(c.Redis.URL); {
+		case c.Redis.URL == "":
+			v.Errorf(p+".redis.url", "is required with replay: redis (redis://[user:password@]host:port/db)")
+		case err != nil:
+			v.Errorf(p+".redis.url", "does not parse as a URL") // the parse error would repeat the password
+		case u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix":
+			v.Errorf(p+".redis.url", "must start with redis://, rediss:// or unix://, not %q", u.Scheme+":")
+		case c.Redis.CAFile != "" && u.Scheme != "rediss":
+			v.Errorf(p+".redis.ca_file", "needs a rediss:// URL")
+		}
+	} else if c.Redis != (APIGatewayRedis{}) {
+		v.Errorf(p+".redis", "is set but replay is %q: set replay: redis to use it", c.Replay)
 	}
 	if c.ReplayMaxEntries < 1000 {
 		v.Errorf(p+".replay_max_entries", "must be at least 1000, got %d", c.ReplayMaxEntries)

@@ -40,7 +40,7 @@ func TestAPIGatewayMaxLifetimeZeroIsOff(t *testing.T) {
 func TestAPIGatewayValidation(t *testing.T) {
 	cases := []struct{ section, want string }{
 		{"  enabled: true\n", "api_gateway.routes: at least one route"},
-		{"  enabled: true\n  replay: redis\n  routes: [{prefix: /, upstream: 'http://a:1'}]\n", "api_gateway.replay: must be one of memory, store, off"},
+		{"  enabled: true\n  replay: etcd\n  routes: [{prefix: /, upstream: 'http://a:1'}]\n", "api_gateway.replay: must be one of memory, store, redis, off"},
 		{"  enabled: true\n  routes: [{prefix: v0, upstream: 'http://a:1'}]\n", "api_gateway.routes[0].prefix"},
 		{"  enabled: true\n  routes: [{prefix: /a/../b, upstream: 'http://a:1'}]\n", "api_gateway.routes[0].prefix"},
 		{"  enabled: true\n  routes: [{prefix: /, upstream: 'ftp://a'}]\n", "api_gateway.routes[0].upstream"},

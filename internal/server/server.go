@@ -28,6 +28,7 @@ import (
 	"github.com/portcullis/portcullis/internal/engine"
 	"github.com/portcullis/portcullis/internal/keys"
 	"github.com/portcullis/portcullis/internal/store"
+	redisstore "github.com/portcullis/portcullis/internal/store/redis"
 	"github.com/portcullis/portcullis/internal/store/storeopen"
 	"github.com/portcullis/portcullis/internal/token"
 	"github.com/prometheus/client_golang/prometheus"
@@ -156,8 +157,19 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, out io.Wr
 		}
 	}
 	if cfg.APIGateway.Enabled {
+		var replay store.ReplayStore = st
+		if cfg.APIGateway.Replay == "redis" {
+			rc := cfg.APIGateway.Redis
+			rs, err := redisstore.Open(ctx, redisstore.Options{URL: rc.URL, KeyPrefix: rc.KeyPrefix, CAFile: rc.CAFile})
+			if err != nil {
+				s.Close()
+				return nil, fmt.Errorf("api_gateway.redis: %w", err)
+			}
+			s.closers = append(s.closers, rs.Close)
+			replay = rs
+		}
 		s.apigw, err = apigw.New(cfg.APIGateway, apigw.Deps{
-			Logger: logger.With("component", "apigw"), Registerer: s.reg, Keys: st, Replay: st,
+			Logger: logger.With("component", "apigw"), Registerer: s.reg, Keys: st, Replay: replay,
 		})
 		if err != nil {
 			s.Close()

@@ -41,6 +41,9 @@ func (a *App) Config() (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range config.UnknownEnv(os.Environ(), cfg.Engine.TokenEnv) {
+		fmt.Fprintln(a.Stderr, "warning:", w)
+	}
 	a.cfg = cfg
 	return cfg, nil
 }

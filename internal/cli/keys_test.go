@@ -223,3 +223,19 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestMisspeltEnvironmentWarns: a PORTCULLIS_ variable that sets nothing
+// is reported on stderr, with the setting it was probably meant for.
+func TestMisspeltEnvironmentWarns(t *testing.T) {
+	t.Setenv("PORTCULLIS_TOKEN_EXPIRATON", "10m")
+	var out, errOut bytes.Buffer
+	a := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut}
+	defer a.Close()
+	root := NewRoot(a)
+	root.SetArgs([]string{"--data-dir", t.TempDir(), "keys", "show"})
+	_ = root.Execute()
+	want := "warning: environment variable PORTCULLIS_TOKEN_EXPIRATON is not a Portcullis setting and is ignored (did you mean PORTCULLIS_TOKEN_EXPIRATION?)"
+	if !strings.Contains(errOut.String(), want) {
+		t.Fatalf("stderr:\n%s\nwant %q", errOut.String(), want)
+	}
+}

@@ -106,7 +106,9 @@ func (kr *keyring) lookup(ctx context.Context, id string) (*Key, error) {
 	if k, ok := kr.cache.Get(id); ok {
 		return k, nil
 	}
-	sk, err := kr.st.GetAPIKey(ctx, id)
+	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	sk, err := kr.st.GetAPIKey(sctx, id)
+	cancel()
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		kr.cache.Add(id, nil)

@@ -80,14 +80,29 @@ func (r *memoryReplay) purge(context.Context) error {
 	return nil
 }
 
+// storeTimeout bounds one call to the shared store (replay claim, key
+// lookup): a database that stops answering makes requests fail with 503
+// instead of hanging them.
+const storeTimeout = 3 * time.Second
+
 // storeReplay shares the guard between instances through the store.
 type storeReplay struct{ st store.ReplayStore }
 
 func (r storeReplay) claim(ctx context.Context, key string, expires time.Time) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
 	return r.st.ClaimOnce(ctx, key, expires)
 }
 
-func (r storeReplay) purge(ctx context.Context) error { return r.st.PurgeExpired(ctx) }
+// purgeTimeout bounds one sweep of the shared store, so that a hung
+// database cannot stall the sweeper for good.
+const purgeTimeout = time.Minute
+
+func (r storeReplay) purge(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, purgeTimeout)
+	defer cancel()
+	return r.st.PurgeExpired(ctx)
+}
 
 // noReplay is replay protection turned off.
 type noReplay struct{}

@@ -174,7 +174,9 @@ func unquote(s string) string {
 
 // ParseAPIProperties parses cyphernode's api.properties: action_NAME=GROUP
 // lines (a comma-separated list of groups is also taken), comments and
-// blank lines.
+// blank lines. cyphernode sources the file with sh, so it is read the same
+// way: a later line for an action replaces an earlier one, the value may be
+// quoted, and a # comment may follow it.
 func ParseAPIProperties(data []byte) (map[string][]string, error) {
 	out := map[string][]string{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -188,8 +190,12 @@ func ParseAPIProperties(data []byte) (map[string][]string, error) {
 		if !ok || !isAction || action == "" || strings.ContainsAny(action, "/ \t") {
 			return nil, fmt.Errorf("line %d: expected action_NAME=GROUP", n)
 		}
+		val, ok = shellWord(strings.TrimSpace(val))
+		if !ok {
+			return nil, fmt.Errorf("line %d: action %q: the value must be one word or quoted, optionally followed by a # comment", n, action)
+		}
 		var groups []string
-		for _, g := range strings.Split(unquote(strings.TrimSpace(val)), ",") {
+		for _, g := range strings.Split(val, ",") {
 			if g = strings.TrimSpace(g); g != "" {
 				groups = append(groups, g)
 			}
@@ -197,7 +203,32 @@ func ParseAPIProperties(data []byte) (map[string][]string, error) {
 		if len(groups) == 0 {
 			return nil, fmt.Errorf("line %d: action %q has no group", n, action)
 		}
-		out[action] = append(out[action], groups...)
+		out[action] = groups // as sh does, the last line wins
 	}
 	return out, sc.Err()
+}
+
+// shellWord reads the value of a sh assignment: a word up to the first
+// blank, or a single- or double-quoted string, then nothing but blanks and
+// an optional # comment.
+func shellWord(v string) (string, bool) {
+	var word, rest string
+	if v != "" && (v[0] == '"' || v[0] == '\'') {
+		end := strings.IndexByte(v[1:], v[0])
+		if end < 0 {
+			return "", false
+		}
+		word, rest = v[1:1+end], v[2+end:]
+		if rest != "" && rest[0] != ' ' && rest[0] != '\t' {
+			return "", false
+		}
+	} else if i := strings.IndexAny(v, " \t"); i >= 0 {
+		word, rest = v[:i], v[i:]
+	} else {
+		word = v
+	}
+	if rest = strings.TrimSpace(rest); rest != "" && rest[0] != '#' {
+		return "", false
+	}
+	return word, true
 }

@@ -103,6 +103,9 @@ func (g *Gateway) inspect(r *http.Request, k bodyKind, p *Policy) *httpError {
 		return &httpError{Status: http.StatusBadRequest, Outcome: "bad_request", Msg: "request body refused: " + err.Error()}
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	if len(body) == 0 {
+		r.Body = http.NoBody
+	}
 	r.ContentLength = int64(len(body))
 	r.TransferEncoding = nil
 	r.Header.Del("Transfer-Encoding")

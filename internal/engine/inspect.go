@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"path"
@@ -108,11 +109,17 @@ func (e *errUninspectable) Error() string { return "body is not valid JSON: " + 
 // inspectBody judges a body of kind k against rules. It returns nil, a
 // *violation or an *errUninspectable.
 func inspectBody(k bodyKind, body []byte, rules *config.EngineCreateRules) error {
+	if k == bodyContainerStart && len(bytes.TrimSpace(body)) == 0 {
+		// The usual start: no body, nothing to judge.
+		return nil
+	}
 	if err := decodeStrict(body); err != nil {
 		return err
 	}
 	switch k {
-	case bodyContainerCreate:
+	case bodyContainerCreate, bodyContainerStart:
+		// dockerd decodes a legacy start body with the create body's
+		// wrapper: the host config at the top level or under "HostConfig".
 		var c containerCreate
 		if err := json.Unmarshal(body, &c); err != nil {
 			return &errUninspectable{err}

@@ -98,6 +98,14 @@ func TestInspectExecAndVolume(t *testing.T) {
 	checkInspect(t, inspectBody(bodyVolumeCreate, []byte(`{"Name":"v","DriverOpts":{"DEVICE":"/etc"}}`), ciRules), "container_create.bind_prefixes")
 	checkInspect(t, inspectBody(bodyVolumeCreate, []byte(`{"Name":"v","DriverOpts":{"device":"/srv/ci/v"}}`), ciRules), "")
 	checkInspect(t, inspectBody(bodyVolumeCreate, []byte(`{"Name":"v"}`), ciRules), "")
+	// A legacy start body (API < 1.24) is a host config, top-level or under
+	// "HostConfig"; no body is the usual start.
+	checkInspect(t, inspectBody(bodyContainerStart, nil, ciRules), "")
+	checkInspect(t, inspectBody(bodyContainerStart, []byte(`{}`), ciRules), "")
+	checkInspect(t, inspectBody(bodyContainerStart, []byte(`{"Binds":["/etc:/x"]}`), ciRules), "container_create.bind_prefixes")
+	checkInspect(t, inspectBody(bodyContainerStart, []byte(`{"HostConfig":{"Privileged":true}}`), ciRules), "container_create.allow_privileged")
+	checkInspect(t, inspectBody(bodyContainerStart, []byte(`{"NetworkMode":"host"}`), ciRules), "container_create.allow_host_network")
+	checkInspect(t, inspectBody(bodyContainerStart, []byte(`null`), ciRules), "json")
 	open := &config.EngineCreateRules{AllowPrivileged: true, AllowHostNetwork: true, BindPrefixes: []string{"/"}}
 	checkInspect(t, inspectBody(bodyContainerCreate, []byte(`{"HostConfig":{"Privileged":true,"NetworkMode":"host","Binds":["/etc:/x"]}}`), open), "")
 	capOK := &config.EngineCreateRules{AllowCapabilities: []string{"NET_ADMIN"}}

@@ -156,3 +156,64 @@ func TestCreateRulesBodyFraming(t *testing.T) {
 		}
 	}
 }
+
+// TestLegacyStartHostConfig checks the start call of API versions before
+// 1.24, whose body dockerd (20.10 serves them) takes as the container's
+// new host configuration: a forbidden bind mount or privileged mode sent
+// there is refused like one sent to create, whatever the framing, and a
+// start without a body still works.
+func TestLegacyStartHostConfig(t *testing.T) {
+	g, tok, _ := startRulesGateway(t)
+	hc := g.httpClient()
+	base := "https://127.0.0.1" + g.addr[strings.LastIndex(g.addr, ":"):]
+	do := func(path string, body io.Reader) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest("POST", base+path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return resp.StatusCode, string(b)
+	}
+	name := uniqueName("gwstart")
+	t.Cleanup(func() { g.removeContainer(name) })
+	if st, b := do("/v1.23/containers/create?name="+name, strings.NewReader(`{"Image":"`+busybox+`","Cmd":["sleep","300"]}`)); st != 201 {
+		t.Fatalf("create = %d %s", st, b)
+	}
+	for _, tt := range []struct {
+		name, body, rule string
+		chunked          bool
+	}{
+		{"bind", `{"Binds":["/etc:/hostetc"]}`, "container_create.bind_prefixes", false},
+		{"bind chunked", `{"Binds":["/etc:/hostetc"]}`, "container_create.bind_prefixes", true},
+		{"privileged under HostConfig", `{"HostConfig":{"Privileged":true}}`, "container_create.allow_privileged", false},
+		{"host network", `{"NetworkMode":"host"}`, "container_create.allow_host_network", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var body io.Reader = strings.NewReader(tt.body)
+			if tt.chunked {
+				body = io.MultiReader(body) // unknown length: sent chunked
+			}
+			st, b := do("/v1.23/containers/"+name+"/start", body)
+			if st != http.StatusForbidden || !strings.Contains(b, tt.rule) {
+				t.Fatalf("legacy start with %s = %d %s, want 403 naming %s", tt.body, st, b, tt.rule)
+			}
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := g.d.Cmd(ctx, "inspect", "--format", "{{.HostConfig.Binds}} {{.HostConfig.Privileged}} {{.HostConfig.NetworkMode}} {{.State.Running}}", name).Output()
+	if err != nil || strings.TrimSpace(string(out)) != "[] false default false" {
+		t.Fatalf("the container's host config changed: %q %v", out, err)
+	}
+	if st, b := do("/v1.23/containers/"+name+"/start", nil); st != http.StatusNoContent {
+		t.Fatalf("start without a body = %d %s", st, b)
+	}
+}

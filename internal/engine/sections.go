@@ -10,6 +10,11 @@ const (
 	bodyContainerCreate
 	bodyExecCreate
 	bodyVolumeCreate
+	// bodyContainerStart is a start body: before API 1.24 dockerd took a
+	// host configuration from it and replaced the container's with it
+	// (binds, privileged and all), and dockerd 20.10 still serves those
+	// API versions.
+	bodyContainerStart
 )
 
 // route is what a request is, in policy terms.
@@ -76,6 +81,8 @@ func classify(method, p string) route {
 			switch {
 			case rest == "create":
 				r.Body = bodyContainerCreate
+			case last == "start" && rest != "start":
+				r.Body = bodyContainerStart
 			case last == "exec" && rest != "exec":
 				r.Section = "exec"
 				r.Body = bodyExecCreate

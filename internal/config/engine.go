@@ -91,9 +91,13 @@ type EngineCreateRules struct {
 	AllowHostPID     bool `yaml:"allow_host_pid"`
 	AllowHostIPC     bool `yaml:"allow_host_ipc"`
 	AllowHostUserns  bool `yaml:"allow_host_userns"`
-	AllowDevices     bool `yaml:"allow_devices"`
-	AllowVolumesFrom bool `yaml:"allow_volumes_from"`
-	AllowUnconfined  bool `yaml:"allow_unconfined"`
+	// AllowHostUTS and AllowHostCgroupns open the host's UTS (hostname)
+	// and cgroup namespaces.
+	AllowHostUTS      bool `yaml:"allow_host_uts"`
+	AllowHostCgroupns bool `yaml:"allow_host_cgroupns"`
+	AllowDevices      bool `yaml:"allow_devices"`
+	AllowVolumesFrom  bool `yaml:"allow_volumes_from"`
+	AllowUnconfined   bool `yaml:"allow_unconfined"`
 	// BindPrefixes are host directories that bind mounts (and local
 	// volumes with a device) may come from; empty means none.
 	BindPrefixes []string `yaml:"bind_prefixes"`

@@ -60,11 +60,14 @@ type hostConfig struct {
 	PidMode           string
 	IpcMode           string
 	UsernsMode        string
+	UTSMode           string
+	CgroupnsMode      string
 	Privileged        bool
 	CapAdd            strSlice
 	SecurityOpt       []string
 	Devices           []json.RawMessage
 	DeviceCgroupRules []string
+	DeviceRequests    []json.RawMessage
 	VolumesFrom       []string
 	MaskedPaths       *[]string
 	ReadonlyPaths     *[]string
@@ -182,7 +185,13 @@ func checkHostConfig(h *hostConfig, r *config.EngineCreateRules) *violation {
 	if isHostMode(h.UsernsMode) && !r.AllowHostUserns {
 		return &violation{"container_create.allow_host_userns", "userns mode host refused"}
 	}
-	if (len(h.Devices) > 0 || len(h.DeviceCgroupRules) > 0) && !r.AllowDevices {
+	if isHostMode(h.UTSMode) && !r.AllowHostUTS {
+		return &violation{"container_create.allow_host_uts", "uts mode host refused"}
+	}
+	if isHostMode(h.CgroupnsMode) && !r.AllowHostCgroupns {
+		return &violation{"container_create.allow_host_cgroupns", "cgroupns mode host refused"}
+	}
+	if (len(h.Devices) > 0 || len(h.DeviceCgroupRules) > 0 || len(h.DeviceRequests) > 0) && !r.AllowDevices {
 		return &violation{"container_create.allow_devices", "host devices refused"}
 	}
 	if len(h.VolumesFrom) > 0 && !r.AllowVolumesFrom {

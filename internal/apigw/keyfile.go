@@ -95,8 +95,9 @@ func ReadKeyFile(path string) (map[string]*Key, error) {
 func ParseKeyFile(data []byte) (map[string]*Key, error) {
 	out := map[string]*Key{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), 64<<10)
-	for n := 1; sc.Scan(); n++ {
+	sc.Buffer(make([]byte, 0, 4096), maxLineBytes)
+	n := 1
+	for ; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
@@ -118,10 +119,22 @@ func ParseKeyFile(data []byte) (map[string]*Key, error) {
 		}
 		out[k.ID] = k
 	}
-	if err := sc.Err(); err != nil {
+	if err := lineErr(sc, n); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// maxLineBytes bounds one line of keys.properties or api.properties.
+const maxLineBytes = 64 << 10
+
+// lineErr is the scanner's error, naming line n when it is too long.
+func lineErr(sc *bufio.Scanner, n int) error {
+	err := sc.Err()
+	if errors.Is(err, bufio.ErrTooLong) {
+		return fmt.Errorf("line %d: longer than %d bytes", n, maxLineBytes)
+	}
+	return err
 }
 
 func parseSeedLine(line string) (*Key, error) {
@@ -180,7 +193,9 @@ func unquote(s string) string {
 func ParseAPIProperties(data []byte) (map[string][]string, error) {
 	out := map[string][]string{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
+	sc.Buffer(make([]byte, 0, 4096), maxLineBytes)
+	n := 1
+	for ; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
@@ -205,7 +220,10 @@ func ParseAPIProperties(data []byte) (map[string][]string, error) {
 		}
 		out[action] = groups // as sh does, the last line wins
 	}
-	return out, sc.Err()
+	if err := lineErr(sc, n); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // shellWord reads the value of a sh assignment: a word up to the first

@@ -44,6 +44,8 @@ func newKeyring(path string, st store.APIKeyStore, ttl time.Duration, logger *sl
 }
 
 // reload re-reads the keys file; on error the keys already loaded stay.
+// Either way the file's size and mtime are recorded, so that the watcher
+// tries (and reports) a broken file once, not at every check.
 func (kr *keyring) reload() error {
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
@@ -53,11 +55,11 @@ func (kr *keyring) reload() error {
 		mt, size = fi.ModTime(), fi.Size()
 	}
 	ks, err := ReadKeyFile(kr.path)
+	kr.modTime, kr.size = mt, size
 	if err != nil {
 		return err
 	}
 	kr.file.Store(&ks)
-	kr.modTime, kr.size = mt, size
 	if kr.cache != nil {
 		kr.cache.Purge()
 	}

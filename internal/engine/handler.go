@@ -43,6 +43,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Msg: "token " + quote(c.Name) + " may not " + r.Method + " " + match + ": " + d.Rule})
 		return
 	}
+	if rt.Build && c.Policy.rules != nil {
+		if herr := checkBuild(r, c.Policy); herr != nil {
+			if herr.Outcome == "forbidden" {
+				rule = herr.Msg
+				herr.Msg = "token " + quote(c.Name) + ": " + herr.Msg
+			}
+			refuse(herr)
+			return
+		}
+	}
 	if c.Policy.inspects(rt.Body) {
 		if herr := g.inspect(r, rt.Body, c.Policy); herr != nil {
 			if herr.Outcome == "forbidden" {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"mime"
+	"net/http"
 	"path"
 	"slices"
 	"strings"
@@ -150,6 +152,26 @@ func inspectBody(k bodyKind, body []byte, rules *config.EngineCreateRules) error
 		}
 		if v := checkDriverOpts(vc.DriverOpts, rules); v != nil {
 			return v
+		}
+	}
+	return nil
+}
+
+// checkBuild judges the parameters of a build (POST /build): a build's
+// RUN steps are containers, and networkmode=host puts them in the host's
+// network namespace. dockerd reads the parameters with r.FormValue, which
+// also parses an application/x-www-form-urlencoded body, so such a body
+// (never a build context) is refused rather than left unread.
+func checkBuild(r *http.Request, p *Policy) *httpError {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt == "application/x-www-form-urlencoded" {
+			return &httpError{Status: http.StatusUnsupportedMediaType, Outcome: "bad_request", Msg: "a build body must be a build context, not form parameters"}
+		}
+	}
+	for _, m := range r.URL.Query()["networkmode"] {
+		if isHostMode(m) && !p.rules.AllowHostNetwork {
+			return &httpError{Status: http.StatusForbidden, Outcome: "forbidden",
+				Msg: "policy " + quote(p.Name) + " refuses this: container_create.allow_host_network: build network mode host refused"}
 		}
 	}
 	return nil

@@ -104,6 +104,7 @@ func TestClassifyBodies(t *testing.T) {
 		{"GET", "/containers/abc/start", "containers", bodyNone},
 		{"DELETE", "/containers/abc/archive", "containers", bodyNone},
 		{"POST", "/build", "build", bodyNone},
+		{"POST", "/build/prune", "build", bodyNone},
 		{"POST", "/grpc", "grpc", bodyNone},
 	}
 	for _, tt := range tests {

@@ -1,7 +1,9 @@
 package engine_test
 
 import (
+	"archive/tar"
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -215,5 +217,57 @@ func TestLegacyStartHostConfig(t *testing.T) {
 	}
 	if st, b := do("/v1.23/containers/"+name+"/start", nil); st != http.StatusNoContent {
 		t.Fatalf("start without a body = %d %s", st, b)
+	}
+}
+
+// TestBuildNetworkModeHost checks that a named policy allowed to build
+// cannot give its RUN steps the host's network (networkmode=host, in the
+// query or in a form body dockerd would also read), while a plain build
+// goes through.
+func TestBuildNetworkModeHost(t *testing.T) {
+	g := startGateway(t, func(c *config.EngineConfig) {
+		c.Policies = map[string]config.EnginePolicy{
+			"builder": {Allow: map[string][]string{"build": {"POST"}}},
+		}
+	})
+	tok := g.token("builder", "builder", time.Time{})
+	var ctxTar bytes.Buffer
+	tw := tar.NewWriter(&ctxTar)
+	df := "FROM " + busybox + "\nRUN cat /proc/net/dev\n"
+	if err := tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(df))}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(tw, df)
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	hc := g.httpClient()
+	base := "https://127.0.0.1" + g.addr[strings.LastIndex(g.addr, ":"):]
+	build := func(query, contentType string, body []byte) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest("POST", base+"/v1.41/build?"+query, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return resp.StatusCode, string(b)
+	}
+	for _, q := range []string{"networkmode=host", "rm=1&networkmode=HOST", "networkmode=default&networkmode=host"} {
+		if st, b := build(q, "application/x-tar", ctxTar.Bytes()); st != http.StatusForbidden || !strings.Contains(b, "container_create.allow_host_network") {
+			t.Fatalf("build?%s = %d %s, want 403 naming allow_host_network", q, st, b)
+		}
+	}
+	if st, b := build("", "application/x-www-form-urlencoded", []byte("networkmode=host&remote=http://127.0.0.1:1/Dockerfile")); st != http.StatusUnsupportedMediaType {
+		t.Fatalf("build parameters in a form body = %d %s, want 415", st, b)
+	}
+	if st, b := build("rm=1&forcerm=1", "application/x-tar", ctxTar.Bytes()); st != http.StatusOK || !strings.Contains(b, "Successfully built") {
+		t.Fatalf("plain build = %d %s", st, b)
 	}
 }

@@ -27,6 +27,9 @@ type route struct {
 	// counts as POST.
 	Method string
 	Body   bodyKind
+	// Build is POST /build, whose query parameters (networkmode) the
+	// create rules judge; its body is a build context, streamed unread.
+	Build bool
 }
 
 // classify maps a version-less path to its section the way dockerd's
@@ -49,7 +52,10 @@ func classify(method, p string) route {
 		if rest == "" {
 			r.Section = first
 		}
-	case "build", "configs", "distribution", "networks", "nodes", "plugins",
+	case "build":
+		r.Section = "build"
+		r.Build = method == "POST" && rest == ""
+	case "configs", "distribution", "networks", "nodes", "plugins",
 		"secrets", "services", "swarm", "system", "tasks", "exec":
 		r.Section = first
 	case "volumes":

@@ -182,7 +182,7 @@ func newEngineTokenListCmd(a *App) *cobra.Command {
 func newEngineTokenRevokeCmd(a *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "revoke NAME",
-		Short: "Revoke a token; the gateway refuses it from the next request on",
+		Short: "Revoke a token; the gateway refuses it within engine.token_cache_ttl (1s by default)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := a.Store(cmd.Context())
@@ -195,7 +195,7 @@ func newEngineTokenRevokeCmd(a *App) *cobra.Command {
 				}
 				return fmt.Errorf("revoke engine token: %w", err)
 			}
-			fmt.Fprintf(a.Stdout, "Revoked engine token %q.\n", args[0])
+			fmt.Fprintf(a.Stdout, "Revoked engine token %q; a running gateway refuses it %s.\n", args[0], takesEffect(a))
 			return nil
 		},
 	}
@@ -204,7 +204,7 @@ func newEngineTokenRevokeCmd(a *App) *cobra.Command {
 func newEngineTokenRotateCmd(a *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "rotate NAME",
-		Short: "Replace a token's secret (name, policy and expiry stay); the old secret stops working at once",
+		Short: "Replace a token's secret (name, policy and expiry stay); the old secret stops working within engine.token_cache_ttl",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -227,7 +227,19 @@ func newEngineTokenRotateCmd(a *App) *cobra.Command {
 				return fmt.Errorf("read back rotated token: %w", err)
 			}
 			printToken(a, "Rotated", t, secret)
+			fmt.Fprintf(a.Stdout, "A running gateway refuses the old secret %s.\n", takesEffect(a))
 			return nil
 		},
 	}
+}
+
+// takesEffect says when a running gateway stops accepting a revoked or
+// rotated-out token: it trusts a token found in the store for
+// engine.token_cache_ttl.
+func takesEffect(a *App) string {
+	cfg, err := a.Config()
+	if err != nil || cfg.Engine.TokenCacheTTL < 0 {
+		return "from its next request"
+	}
+	return "within " + cfg.Engine.TokenCacheTTL.String() + " (engine.token_cache_ttl)"
 }

@@ -226,6 +226,9 @@ func TestEngineTokenCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(out, "refuses the old secret within 1s (engine.token_cache_ttl)") {
+		t.Errorf("rotate does not say when the old secret stops working:\n%s", out)
+	}
 	second := oneToken(t, out)
 	if second == first {
 		t.Fatal("rotate printed the same token")
@@ -240,7 +243,7 @@ func TestEngineTokenCommands(t *testing.T) {
 		t.Fatalf("rotate unknown: %v", err)
 	}
 
-	if out, err := cli("revoke", "ci"); err != nil || !strings.Contains(out, `Revoked engine token "ci"`) {
+	if out, err := cli("revoke", "ci"); err != nil || !strings.Contains(out, `Revoked engine token "ci"; a running gateway refuses it within 1s (engine.token_cache_ttl)`) {
 		t.Fatalf("revoke: %v %s", err, out)
 	}
 	if _, err := engineToken(t, dir, second); !errors.Is(err, store.ErrNotFound) {

@@ -96,7 +96,16 @@ and stack.yml. The CA's private key is not kept.`,
 					}
 				}
 			}
-			// The token name is checked before anything is written.
+			// The token's name and policy are checked before anything is
+			// written, so a refused init leaves nothing to --force over.
+			if !noToken {
+				if err := checkTokenName(name); err != nil {
+					return err
+				}
+				if !cfg.Engine.HasEnginePolicy(policy) {
+					return fmt.Errorf("unknown policy %q (configured: %s)", policy, strings.Join(cfg.Engine.EnginePolicyNames(), ", "))
+				}
+			}
 			st, err := a.Store(ctx)
 			if err != nil {
 				return err

@@ -170,10 +170,16 @@ func TestEngineInit(t *testing.T) {
 		{"--ip", "gw.example.com"},
 		{"--port", "99999"},
 		{"--expires", "soon"},
+		{"--policy", "nope"},
+		{"--name", "bad name"},
 	} {
 		d2 := t.TempDir()
 		if _, err := runKeysCLI(t, append([]string{"--data-dir", d2, "engine", "init"}, args...)...); err == nil {
 			t.Errorf("engine init %v succeeded", args)
+		}
+		// Nothing was written: the corrected command needs no --force.
+		if _, err := os.Stat(filepath.Join(d2, "engine", "ca.pem")); err == nil {
+			t.Errorf("engine init %v failed but wrote a certificate", args)
 		}
 	}
 }

@@ -3,13 +3,15 @@
 //	apigw gateway -addr A -upstream URL -keys FILE [-cert C -key K] [-log FILE]
 //	apigw tokens -id ID -secret HEX -n N [-ttl 50s] > tokens.txt
 //	apigw plainproxy -addr A -upstream URL [-cert C -key K]
+//	apigw rawfloor -addr A -upstream HOST:PORT -secret HEX
 //
 // "gateway" runs the gateway with in-memory replay protection on, as
 // `portcullis serve` would; "tokens" pre-signs N distinct tokens, one a
 // line, that wrk's Lua script sends one per request (wrk's Lua has no
 // HMAC, so tokens are signed ahead, each used once); "plainproxy" is a
 // bare httputil.ReverseProxy without authentication, which tells the
-// cost of Go's proxying apart from the cost of the checks.
+// cost of Go's proxying apart from the cost of the checks; "rawfloor" is
+// the least a Go proxy can spend (see rawfloor.go).
 package main
 
 import (
@@ -37,7 +39,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: apigw gateway|tokens [flags]")
+		fmt.Fprintln(os.Stderr, "usage: apigw gateway|tokens|plainproxy|rawfloor [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -48,6 +50,8 @@ func main() {
 		err = tokens(os.Args[2:])
 	case "plainproxy":
 		err = plainProxy(os.Args[2:])
+	case "rawfloor":
+		err = rawFloor(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}

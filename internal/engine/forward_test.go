@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -230,5 +231,42 @@ func TestDirectPathConcurrent(t *testing.T) {
 	up.mu.Unlock()
 	if n != 800 {
 		t.Fatalf("the daemon saw %d requests, want 800", n)
+	}
+}
+
+// TestRefusalDoesNotWaitForBody checks that a refused request whose body
+// never arrives is answered at once and its connection closed: net/http
+// would otherwise read the unread body (with no deadline once the headers
+// are in) before sending the refusal, so a client without a token could
+// hold a connection and a goroutine for as long as it liked.
+func TestRefusalDoesNotWaitForBody(t *testing.T) {
+	up := startHeaderUpstream(t, time.Minute)
+	addr, _ := startPlainGateway(t, "http://"+up.ln.Addr().String())
+	for _, tt := range []struct{ name, framing string }{
+		{"content-length", "Content-Length: 1000\r\n"},
+		{"chunked", "Transfer-Encoding: chunked\r\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprintf(c, "POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n%s\r\n", tt.framing)
+			if tt.framing[0] == 'T' {
+				io.WriteString(c, "5\r\n{\"a\":\r\n")
+			} else {
+				io.WriteString(c, `{"Image":`)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("no refusal while the body is pending: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized || !resp.Close {
+				t.Fatalf("status %d, close %v; want 401 and the connection closed", resp.StatusCode, resp.Close)
+			}
+		})
 	}
 }

@@ -21,6 +21,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	refuse := func(e *httpError) {
 		outcome = e.Outcome
+		if r.ContentLength != 0 {
+			// net/http would read what is left of the body, with no
+			// deadline, before sending the refusal: close instead.
+			rec.Header().Set("Connection", "close")
+		}
 		writeError(rec, e.Status, e.Msg)
 	}
 

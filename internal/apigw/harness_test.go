@@ -96,7 +96,7 @@ func newUpstream(t *testing.T) *httptest.Server {
 			return
 		}
 		defer conn.Close()
-		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Key-Id: " + r.Header.Get("X-Portcullis-Key-Id") + "\r\n\r\n")
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Key-Id: " + r.Header.Get("X-Portcullis-Key-Id") + "\r\nX-Auth: " + r.Header.Get("Authorization") + "\r\n\r\n")
 		_ = brw.Flush()
 		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 		_, _ = io.Copy(conn, brw) // echo until the client closes

@@ -144,6 +144,9 @@ func TestWebsocketUpgrade(t *testing.T) {
 	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("X-Key-Id") != "001" {
 		t.Fatalf("got %d, key id %q", resp.StatusCode, resp.Header.Get("X-Key-Id"))
 	}
+	if a := resp.Header.Get("X-Auth"); a != "" {
+		t.Fatalf("the upgrade reached the upstream with Authorization %q", a)
+	}
 	for _, msg := range []string{"hello\n", "again\n"} {
 		if _, err := io.WriteString(conn, msg); err != nil {
 			t.Fatal(err)

@@ -109,7 +109,8 @@ type EngineCreateRules struct {
 // EngineSections are the API sections of the Docker Engine API that
 // policies name, after docker-socket-proxy's switches. "archive" holds
 // reads of container files (GET/HEAD /containers/{id}/archive and
-// /containers/{id}/export) and "image_export" image saves (GET
+// /containers/{id}/export, POST /containers/{id}/copy of API versions
+// before 1.24) and "image_export" image saves (GET
 // /images/get, /images/{name}/get), split out because read access to them
 // reads any file.
 var EngineSections = []string{

@@ -101,6 +101,8 @@ func TestClassifyBodies(t *testing.T) {
 		{"POST", "/containers/abc/start", "containers", bodyContainerStart},
 		{"POST", "/containers/a/b/start", "containers", bodyContainerStart},
 		{"POST", "/containers/start", "containers", bodyNone},
+		{"POST", "/containers/abc/copy", "archive", bodyNone},
+		{"POST", "/containers/copy", "containers", bodyNone},
 		{"GET", "/containers/abc/start", "containers", bodyNone},
 		{"DELETE", "/containers/abc/archive", "containers", bodyNone},
 		{"POST", "/build", "build", bodyNone},

@@ -271,3 +271,35 @@ func TestBuildNetworkModeHost(t *testing.T) {
 		t.Fatalf("plain build = %d %s", st, b)
 	}
 }
+
+// TestLegacyCopyIsArchive checks that POST /containers/{id}/copy, the
+// file read of API versions before 1.24 that dockerd 20.10 still serves,
+// needs the archive section like docker cp: a policy with every method on
+// containers but not archive cannot read a container's files with it.
+func TestLegacyCopyIsArchive(t *testing.T) {
+	g := startGateway(t, func(c *config.EngineConfig) {
+		c.Policies = map[string]config.EnginePolicy{
+			"ops": {Allow: map[string][]string{"containers": {"*"}}},
+		}
+	})
+	tok := g.token("ops", "ops", time.Time{})
+	name := uniqueName("gwcopy")
+	t.Cleanup(func() { g.removeContainer(name) })
+	g.direct("run", "-d", "--name", name, busybox, "sleep", "300")
+	req, err := http.NewRequest("POST", "https://127.0.0.1"+g.addr[strings.LastIndex(g.addr, ":"):]+"/v1.23/containers/"+name+"/copy",
+		strings.NewReader(`{"Resource":"/etc/passwd"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := g.httpClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "section archive") || strings.Contains(string(b), "root:x:0") {
+		t.Fatalf("legacy copy = %d %.200q, want 403 naming section archive", resp.StatusCode, b)
+	}
+}

@@ -89,6 +89,10 @@ func classify(method, p string) route {
 				r.Body = bodyContainerCreate
 			case last == "start" && rest != "start":
 				r.Body = bodyContainerStart
+			case last == "copy" && rest != "copy":
+				// The copy call of API versions before 1.24 (dockerd
+				// 20.10 still serves it) reads a container file.
+				r.Section = "archive"
 			case last == "exec" && rest != "exec":
 				r.Section = "exec"
 				r.Body = bodyExecCreate

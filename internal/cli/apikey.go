@@ -45,6 +45,9 @@ func newAPIKeyCreateCmd(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if !cfg.APIGateway.StoreKeysEnabled() {
+				return fmt.Errorf("api_gateway.store_keys is false: the gateway does not read keys from the store, so a key created here would not work; add it to %s instead, or set store_keys: true", cfg.APIGateway.KeysFile)
+			}
 			st, err := a.Store(cmd.Context())
 			if err != nil {
 				return err
@@ -186,6 +189,9 @@ func newAPIKeyRevokeCmd(a *App) *cobra.Command {
 			}
 			if err != nil {
 				return fmt.Errorf("revoke key %s: %w", id, err)
+			}
+			if fk, _ := apigw.ReadKeyFile(cfg.APIGateway.KeysFile); fk[id] != nil {
+				return fmt.Errorf("removed the stored key %s, but %s also holds a key %s, which is still accepted: remove its line there (the gateway reloads the file)", id, cfg.APIGateway.KeysFile, id)
 			}
 			fmt.Fprintf(a.Stdout, "Revoked API key %s\n", id)
 			return nil

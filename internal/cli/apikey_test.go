@@ -2,6 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -112,5 +116,118 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	}
 	if out, _, _ = runAPIKeyCLI(t, "", d, "apikey", "list"); strings.Contains(out, "003") {
 		t.Fatalf("revoked key still listed:\n%s", out)
+	}
+}
+
+// apiKeyConfig writes a config whose gateway routes every path to
+// upstream and reads keys from the store and DIR/apigw/keys.properties.
+func apiKeyConfig(t *testing.T, dir, upstream, extra string) string {
+	t.Helper()
+	y := "data_dir: " + dir + "\napi_gateway:\n  enabled: true\n  insecure_http: true\n  addr: 127.0.0.1:0\n  store_key_cache_ttl: 1ms\n" + extra +
+		"  routes:\n    - prefix: /\n      upstream: " + upstream + "\n"
+	p := filepath.Join(dir, "portcullis.yaml")
+	if err := os.WriteFile(p, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestAPIKeyThroughGateway: a key made by `apikey create` and a token
+// made by `apikey sign` pass a gateway on the same store; after `apikey
+// revoke` they do not. A revoke that leaves a key of the same id in the
+// keys file says so instead of reporting the id revoked.
+func TestAPIKeyThroughGateway(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Header.Get("X-Portcullis-Key-Id"))
+	}))
+	defer up.Close()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "apigw"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c := "--config=" + apiKeyConfig(t, dir, up.URL, "")
+
+	out, _, err := runAPIKeyCLI(t, "", c, "apikey", "create", "--id", "cli1", "--groups", "watcher")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := apiKeyLine.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("create output:\n%s", out)
+	}
+	secret := m[1]
+
+	a := &App{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, ConfigPath: strings.TrimPrefix(c, "--config=")}
+	defer a.Close()
+	cfg, err := a.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := a.Store(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := apigw.New(cfg.APIGateway, apigw.Deps{Keys: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := httptest.NewServer(g.Handler())
+	defer gw.Close()
+	call := func() (int, string) {
+		t.Helper()
+		tok, _, err := runAPIKeyCLI(t, secret+"\n", c, "apikey", "sign", "--id", "cli1", "--key", "-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("GET", gw.URL+"/x", nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok))
+		resp, err := gw.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, body := call(); st != 200 || body != "cli1" {
+		t.Fatalf("token from apikey sign: %d %s", st, body)
+	}
+	if _, _, err := runAPIKeyCLI(t, "", c, "apikey", "revoke", "cli1"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond) // store_key_cache_ttl
+	if st, body := call(); st != 401 || !strings.Contains(body, "unknown_key") {
+		t.Fatalf("revoked key: %d %s", st, body)
+	}
+
+	// The store's key 007 is shadowed by the file's 007: revoking the
+	// stored one leaves 007 working, and the command must say so.
+	if _, _, err := runAPIKeyCLI(t, "", c, "apikey", "create", "--id", "007"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "apigw", "keys.properties"), []byte("key007="+strings.Repeat("c", 64)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = runAPIKeyCLI(t, "", c, "apikey", "revoke", "007")
+	if err == nil || !strings.Contains(err.Error(), "keys.properties") || !strings.Contains(err.Error(), "still accepted") {
+		t.Fatalf("revoke of a stored key shadowed by the file: %v; output %q", err, out)
+	}
+	if out, _, _ = runAPIKeyCLI(t, "", c, "apikey", "list"); strings.Contains(out, "store") {
+		t.Fatalf("the stored 007 was not removed:\n%s", out)
+	}
+}
+
+// TestAPIKeyCreateStoreKeysOff: with api_gateway.store_keys: false the
+// gateway never reads the store, so create refuses rather than print a
+// key that would not work.
+func TestAPIKeyCreateStoreKeysOff(t *testing.T) {
+	dir := t.TempDir()
+	c := "--config=" + apiKeyConfig(t, dir, "http://127.0.0.1:1", "  store_keys: false\n")
+	out, _, err := runAPIKeyCLI(t, "", c, "apikey", "create", "--groups", "watcher")
+	if err == nil || !strings.Contains(err.Error(), "api_gateway.store_keys") {
+		t.Fatalf("create with store_keys: false: %v\n%s", err, out)
+	}
+	if apiKeyLine.MatchString(out) {
+		t.Fatal("a key was printed")
 	}
 }

@@ -258,8 +258,11 @@ func (c *APIGatewayConfig) validate(v *Validator, p string) {
 	if strings.EqualFold(c.KeyIDHeader, c.GroupsHeader) {
 		v.Errorf(p+".groups_header", "must differ from key_id_header")
 	}
-	if c.RateLimit.PerSecond < 0 || c.RateLimit.Burst < 0 {
-		v.Errorf(p+".rate_limit", "per_second and burst must not be negative")
+	if c.RateLimit.PerSecond < 0 {
+		v.Errorf(p+".rate_limit.per_second", "must not be negative, got %d (rate_limit.disabled: true turns the limit off)", c.RateLimit.PerSecond)
+	}
+	if c.RateLimit.Burst < 0 {
+		v.Errorf(p+".rate_limit.burst", "must not be negative, got %d", c.RateLimit.Burst)
 	}
 	for _, d := range []struct {
 		name string

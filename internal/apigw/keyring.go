@@ -26,6 +26,15 @@ type keyring struct {
 	logger *slog.Logger
 
 	mu      sync.Mutex // serialises reloads
+	modTime time.Time  // of the version loaded
+	size    int64
+	// tried is the version the last reload read; bad the last broken
+	// version the watcher reported, so that it reports each one once
+	// while it keeps trying.
+	tried, bad fileVersion
+}
+
+type fileVersion struct {
 	modTime time.Time
 	size    int64
 }
@@ -44,8 +53,6 @@ func newKeyring(path string, st store.APIKeyStore, ttl time.Duration, logger *sl
 }
 
 // reload re-reads the keys file; on error the keys already loaded stay.
-// Either way the file's size and mtime are recorded, so that the watcher
-// tries (and reports) a broken file once, not at every check.
 func (kr *keyring) reload() error {
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
@@ -54,11 +61,12 @@ func (kr *keyring) reload() error {
 	if fi, err := os.Stat(kr.path); err == nil {
 		mt, size = fi.ModTime(), fi.Size()
 	}
+	kr.tried = fileVersion{mt, size}
 	ks, err := ReadKeyFile(kr.path)
-	kr.modTime, kr.size = mt, size
 	if err != nil {
 		return err
 	}
+	kr.modTime, kr.size = mt, size
 	kr.file.Store(&ks)
 	if kr.cache != nil {
 		kr.cache.Purge()
@@ -78,7 +86,21 @@ func (kr *keyring) changed() bool {
 	return !fi.ModTime().Equal(kr.modTime) || fi.Size() != kr.size
 }
 
-// watch reloads the file when it changes, until ctx ends.
+// newFailure reports whether the version that failed to load is another
+// than the one reported last.
+func (kr *keyring) newFailure() bool {
+	kr.mu.Lock()
+	defer kr.mu.Unlock()
+	if kr.tried.modTime.Equal(kr.bad.modTime) && kr.tried.size == kr.bad.size {
+		return false
+	}
+	kr.bad = kr.tried
+	return true
+}
+
+// watch reloads the file when it changes, until ctx ends. A broken file
+// is tried again at every check (a write may have been caught half
+// done), but each broken version is reported once.
 func (kr *keyring) watch(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -88,7 +110,7 @@ func (kr *keyring) watch(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 			if kr.changed() {
-				if err := kr.reload(); err != nil {
+				if err := kr.reload(); err != nil && kr.newFailure() {
 					kr.logger.Error("reloading API keys failed; keeping the keys already loaded", "err", err)
 				}
 			}

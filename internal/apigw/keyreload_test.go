@@ -67,3 +67,33 @@ func TestKeysFileLongLine(t *testing.T) {
 		t.Fatalf("api.properties: got %v, want an error naming line 3", err)
 	}
 }
+
+// TestKeysFileModeWarning: a keys file others can read is loaded, with a
+// warning saying so (it holds every client's secret).
+func TestKeysFileModeWarning(t *testing.T) {
+	testenv.Integration(t)
+	up := newUpstream(t)
+	dir := t.TempDir()
+	kf := filepath.Join(dir, "keys.properties")
+	if err := os.WriteFile(kf, []byte("key001="+seedKey001+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(kf, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	g := startGW(t, gwOpts{yaml: seedRouteYAML, upstream: up.URL, dir: dir})
+	g.do(t, "GET", "/x", fresh("001", seedKey001, 10*time.Second)).want(t, 200, "")
+	if logs := g.logs.String(); !strings.Contains(logs, "chmod 600") || !strings.Contains(logs, `"mode":"-rw-r--r--"`) {
+		t.Fatalf("no warning about a keys file others can read:\n%s", tail(logs, 2000))
+	}
+	if err := os.Chmod(kf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := strings.Count(g.logs.String(), "chmod 600")
+	if err := g.gw.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(g.logs.String(), "chmod 600") != before {
+		t.Fatal("warned about a 0600 keys file")
+	}
+}

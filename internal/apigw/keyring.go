@@ -58,13 +58,18 @@ func (kr *keyring) reload() error {
 	defer kr.mu.Unlock()
 	var mt time.Time
 	var size int64
+	var mode os.FileMode
 	if fi, err := os.Stat(kr.path); err == nil {
-		mt, size = fi.ModTime(), fi.Size()
+		mt, size, mode = fi.ModTime(), fi.Size(), fi.Mode()
 	}
 	kr.tried = fileVersion{mt, size}
 	ks, err := ReadKeyFile(kr.path)
 	if err != nil {
 		return err
+	}
+	if mode.Perm()&0o077 != 0 && len(ks) > 0 {
+		kr.logger.Warn("the API keys file holds every client's secret but others can read it: chmod 600 it",
+			"file", kr.path, "mode", mode.Perm().String())
 	}
 	kr.modTime, kr.size = mt, size
 	kr.file.Store(&ks)

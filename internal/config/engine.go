@@ -101,8 +101,9 @@ type EngineCreateRules struct {
 	// BindPrefixes are host directories that bind mounts (and local
 	// volumes with a device) may come from; empty means none.
 	BindPrefixes []string `yaml:"bind_prefixes"`
-	// AllowCapabilities lists capabilities from the dangerous set (ALL,
-	// SYS_ADMIN, SYS_MODULE, ...) that CapAdd may still name.
+	// AllowCapabilities lists capabilities beyond Docker's default set
+	// (EngineDefaultCapabilities) that CapAdd may name: SYS_ADMIN,
+	// NET_ADMIN, ... or ALL.
 	AllowCapabilities []string `yaml:"allow_capabilities"`
 }
 
@@ -118,6 +119,25 @@ var EngineSections = []string{
 	"events", "exec", "grpc", "image_export", "images", "info", "networks", "nodes",
 	"ping", "plugins", "secrets", "services", "session", "swarm", "system", "tasks",
 	"version", "volumes",
+}
+
+// EngineDefaultCapabilities are the capabilities Docker gives a container
+// by default; a create body may add them again without any rule.
+var EngineDefaultCapabilities = []string{
+	"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+	"NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+}
+
+// EngineCapabilities are the Linux capability names (without CAP_) and
+// ALL, which container_create.allow_capabilities may list.
+var EngineCapabilities = []string{
+	"ALL", "AUDIT_CONTROL", "AUDIT_READ", "AUDIT_WRITE", "BLOCK_SUSPEND", "BPF",
+	"CHECKPOINT_RESTORE", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID",
+	"IPC_LOCK", "IPC_OWNER", "KILL", "LEASE", "LINUX_IMMUTABLE", "MAC_ADMIN", "MAC_OVERRIDE",
+	"MKNOD", "NET_ADMIN", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_RAW", "PERFMON", "SETFCAP",
+	"SETGID", "SETPCAP", "SETUID", "SYSLOG", "SYS_ADMIN", "SYS_BOOT", "SYS_CHROOT", "SYS_MODULE",
+	"SYS_NICE", "SYS_PACCT", "SYS_PTRACE", "SYS_RAWIO", "SYS_RESOURCE", "SYS_TIME",
+	"SYS_TTY_CONFIG", "WAKE_ALARM",
 }
 
 // EngineMethods are the method words a policy may use.
@@ -152,13 +172,11 @@ func (c *EngineConfig) setDefaults(dataDir string) {
 	if c.Addr == "" {
 		c.Addr = ":2376"
 	}
-	if !c.Insecure {
-		if c.TLSCert == "" {
-			c.TLSCert = filepath.Join(dataDir, "engine", "cert.pem")
-		}
-		if c.TLSKey == "" {
-			c.TLSKey = filepath.Join(dataDir, "engine", "key.pem")
-		}
+	// Both default, or neither: a configured certificate with the default
+	// key (or the reverse) is refused by validate, naming the field.
+	if !c.Insecure && c.TLSCert == "" && c.TLSKey == "" {
+		c.TLSCert = filepath.Join(dataDir, "engine", "cert.pem")
+		c.TLSKey = filepath.Join(dataDir, "engine", "key.pem")
 	}
 	if c.Upstream == "" {
 		c.Upstream = "unix:///var/run/docker.sock"
@@ -261,6 +279,11 @@ func (c *EngineConfig) validate(v *Validator, p string) {
 				if !oneOf(m, EngineMethods) {
 					v.Errorf(pp+".allow."+s, "unknown method %q (use %s)", m, strings.Join(EngineMethods, ", "))
 				}
+			}
+		}
+		for i, c := range pol.ContainerCreate.AllowCapabilities {
+			if !oneOf(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(c)), "CAP_"), EngineCapabilities) {
+				v.Errorf(fmt.Sprintf("%s.container_create.allow_capabilities[%d]", pp, i), "%q is not a Linux capability (SYS_ADMIN, NET_ADMIN, ... or ALL)", c)
 			}
 		}
 		for i, b := range pol.ContainerCreate.BindPrefixes {

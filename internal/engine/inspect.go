@@ -92,12 +92,6 @@ type volumeCreate struct {
 	DriverOpts map[string]string
 }
 
-// dangerousCaps may not be added unless a policy lists them.
-var dangerousCaps = []string{
-	"ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_RAWIO", "SYS_PTRACE", "SYS_BOOT", "SYS_TIME",
-	"DAC_READ_SEARCH", "NET_ADMIN", "BPF", "PERFMON", "MAC_ADMIN", "MAC_OVERRIDE", "SYSLOG",
-}
-
 // violation is a create rule that refused a body.
 type violation struct {
 	Rule   string // config key, e.g. container_create.allow_privileged
@@ -221,8 +215,11 @@ func checkHostConfig(h *hostConfig, r *config.EngineCreateRules) *violation {
 	}
 	for _, c := range h.CapAdd {
 		name := strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(c)), "CAP_")
-		if slices.Contains(dangerousCaps, name) && !slices.ContainsFunc(r.AllowCapabilities, func(a string) bool {
-			return strings.TrimPrefix(strings.ToUpper(a), "CAP_") == name
+		// Only Docker's default set may be added without a rule: a list
+		// of dangerous ones would miss some (AUDIT_CONTROL, SYS_PACCT ...
+		// act on the host).
+		if !slices.Contains(config.EngineDefaultCapabilities, name) && !slices.ContainsFunc(r.AllowCapabilities, func(a string) bool {
+			return strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(a)), "CAP_") == name
 		}) {
 			return &violation{"container_create.allow_capabilities", fmt.Sprintf("capability %s refused", name)}
 		}

@@ -39,6 +39,11 @@ func TestInspectContainerCreate(t *testing.T) {
 		{"cap ALL list", `{"HostConfig":{"CapAdd":["ALL"]}}`, "container_create.allow_capabilities"},
 		{"cap SYS_ADMIN string", `{"HostConfig":{"CapAdd":"cap_sys_admin"}}`, "container_create.allow_capabilities"},
 		{"cap NET_BIND_SERVICE", `{"HostConfig":{"CapAdd":["NET_BIND_SERVICE"]}}`, ""},
+		{"cap default set", `{"HostConfig":{"CapAdd":["CHOWN","cap_kill","SETUID"]}}`, ""},
+		{"cap AUDIT_CONTROL (not in the default set)", `{"HostConfig":{"CapAdd":["AUDIT_CONTROL"]}}`, "container_create.allow_capabilities"},
+		{"cap SYS_PACCT", `{"HostConfig":{"CapAdd":["CAP_SYS_PACCT"]}}`, "container_create.allow_capabilities"},
+		{"cap SYS_RESOURCE", `{"HostConfig":{"CapAdd":["SYS_RESOURCE"]}}`, "container_create.allow_capabilities"},
+		{"cap unknown name", `{"HostConfig":{"CapAdd":["NOT_A_CAP"]}}`, "container_create.allow_capabilities"},
 		{"devices", `{"HostConfig":{"Devices":[{"PathOnHost":"/dev/sda","PathInContainer":"/dev/sda","CgroupPermissions":"rwm"}]}}`, "container_create.allow_devices"},
 		{"device requests (--gpus)", `{"HostConfig":{"DeviceRequests":[{"Driver":"","Count":-1,"Capabilities":[["gpu"]]}]}}`, "container_create.allow_devices"},
 		{"host uts", `{"HostConfig":{"UTSMode":"host"}}`, "container_create.allow_host_uts"},
@@ -112,8 +117,9 @@ func TestInspectExecAndVolume(t *testing.T) {
 	checkInspect(t, inspectBody(bodyContainerStart, []byte(`null`), ciRules), "json")
 	open := &config.EngineCreateRules{AllowPrivileged: true, AllowHostNetwork: true, BindPrefixes: []string{"/"}}
 	checkInspect(t, inspectBody(bodyContainerCreate, []byte(`{"HostConfig":{"Privileged":true,"NetworkMode":"host","Binds":["/etc:/x"]}}`), open), "")
-	capOK := &config.EngineCreateRules{AllowCapabilities: []string{"NET_ADMIN"}}
-	checkInspect(t, inspectBody(bodyContainerCreate, []byte(`{"HostConfig":{"CapAdd":["CAP_NET_ADMIN"]}}`), capOK), "")
+	capOK := &config.EngineCreateRules{AllowCapabilities: []string{"NET_ADMIN", "cap_audit_control"}}
+	checkInspect(t, inspectBody(bodyContainerCreate, []byte(`{"HostConfig":{"CapAdd":["CAP_NET_ADMIN","AUDIT_CONTROL"]}}`), capOK), "")
+	checkInspect(t, inspectBody(bodyContainerCreate, []byte(`{"HostConfig":{"CapAdd":["SYS_ADMIN"]}}`), capOK), "container_create.allow_capabilities")
 }
 
 // MobyHostConfig and mobyWrapper reproduce how dockerd (API < 1.44)

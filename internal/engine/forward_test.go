@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -268,5 +269,40 @@ func TestRefusalDoesNotWaitForBody(t *testing.T) {
 				t.Fatalf("status %d, close %v; want 401 and the connection closed", resp.StatusCode, resp.Close)
 			}
 		})
+	}
+}
+
+// TestInsecureHTTPWarns checks that a gateway without TLS says so in its
+// log, as the main server does for server.insecure_http.
+func TestInsecureHTTPWarns(t *testing.T) {
+	cfg, err := config.Parse(nil, t.TempDir(), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec := cfg.Engine
+	ec.Insecure, ec.TLSCert, ec.TLSKey = true, "", ""
+	ec.Upstream, ec.TokenEnv = "http://127.0.0.1:1", "-"
+	var logs syncBuffer
+	g, err := engine.New(ec, nil, slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Serve(ctx, ln) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "engine gateway listening") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "engine.insecure_http") {
+		t.Fatalf("no warning about plain HTTP:\n%s", logs.String())
 	}
 }

@@ -56,6 +56,8 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 			NextProtos:   []string{"http/1.1"},
 		}
 		ln = tls.NewListener(ln, srv.TLSConfig)
+	} else {
+		g.logger.Warn("engine gateway serving plain HTTP (engine.insecure_http): tokens cross its connections in clear; put a TLS-terminating proxy on the same host in front")
 	}
 	uctx, stopUsage := context.WithCancel(context.WithoutCancel(ctx))
 	usageDone := make(chan struct{})

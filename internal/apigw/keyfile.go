@@ -44,6 +44,10 @@ func (k *Key) InGroup(g string) bool {
 	return ok
 }
 
+// ValidSecret reports whether s can be a key's secret (the gateway
+// refuses any other).
+func ValidSecret(s string) bool { return validSecret(s) }
+
 // validSecret accepts 32 to 128 hex characters: cyphernode keys are 64.
 func validSecret(s string) bool {
 	if len(s) < 32 || len(s) > 128 {

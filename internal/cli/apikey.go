@@ -221,10 +221,8 @@ out of the shell history. Each token works once.`,
 				}
 				key = strings.TrimSpace(line)
 			}
-			if len(key) < 32 || strings.IndexFunc(key, func(r rune) bool {
-				return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F')
-			}) >= 0 {
-				return errors.New("--key must be the key's hex string (64 characters)")
+			if !apigw.ValidSecret(key) {
+				return errors.New("--key must be the key's hex string (32 to 128 hex characters; keys made by apikey create and cyphernode are 64)")
 			}
 			if ttl <= 0 {
 				return errors.New("--ttl must be positive")

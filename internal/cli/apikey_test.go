@@ -104,6 +104,10 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	if _, _, err := runAPIKeyCLI(t, "", d, "apikey", "sign", "--id", "003", "--key", "nothex"); err == nil {
 		t.Fatal("bad key accepted")
 	}
+	// Longer than any key the gateway takes: a token it would never accept.
+	if _, _, err := runAPIKeyCLI(t, "", d, "apikey", "sign", "--id", "003", "--key", strings.Repeat(secret, 3)); err == nil || !strings.Contains(err.Error(), "128") {
+		t.Fatalf("a 192-character key: %v", err)
+	}
 
 	if out, _, err = runAPIKeyCLI(t, "", d, "apikey", "revoke", "003"); err != nil || !strings.Contains(out, "Revoked API key 003") {
 		t.Fatalf("revoke: %v %s", err, out)

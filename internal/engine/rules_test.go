@@ -303,3 +303,62 @@ func TestLegacyCopyIsArchive(t *testing.T) {
 		t.Fatalf("legacy copy = %d %.200q, want 403 naming section archive", resp.StatusCode, b)
 	}
 }
+
+// TestCreateBodyTooLargeToInspect checks that a create body the gateway
+// cannot read whole within max_inspect_bytes is refused with 413, with a
+// Content-Length or chunked, and never passed on uninspected (the
+// CVE-2026-34040 shape: a privileged body padded past the limit).
+func TestCreateBodyTooLargeToInspect(t *testing.T) {
+	g := startGateway(t, func(c *config.EngineConfig) {
+		c.MaxInspectBytes = 4096
+		c.Policies = map[string]config.EnginePolicy{"ci": {Allow: map[string][]string{"containers": {"*"}}}}
+	})
+	tok := g.token("ci", "ci", time.Time{})
+	hc := g.httpClient()
+	base := "https://127.0.0.1" + g.addr[strings.LastIndex(g.addr, ":"):]
+	body := func(pad int, privileged bool) string {
+		return `{"Image":"` + busybox + `","Cmd":["true"],"Labels":{"pad":"` + strings.Repeat("x", pad) +
+			`"},"HostConfig":{"Privileged":` + fmt.Sprint(privileged) + `}}`
+	}
+	for _, tt := range []struct {
+		name    string
+		body    string
+		chunked bool
+		want    int
+	}{
+		{"over the limit, content-length", body(8192, true), false, http.StatusRequestEntityTooLarge},
+		{"over the limit, chunked", body(8192, true), true, http.StatusRequestEntityTooLarge},
+		{"under the limit, privileged", body(2048, true), true, http.StatusForbidden},
+		{"under the limit, plain", body(2048, false), true, http.StatusCreated},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			name := uniqueName("gwbig")
+			t.Cleanup(func() { g.removeContainer(name) })
+			var r io.Reader = strings.NewReader(tt.body)
+			if tt.chunked {
+				r = io.MultiReader(r)
+			}
+			req, err := http.NewRequest("POST", base+"/v1.41/containers/create?name="+name, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d (%s), want %d", resp.StatusCode, b, tt.want)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			out, _ := g.d.Cmd(ctx, "ps", "-a", "--filter", "name="+name, "--format", "{{.Names}}").Output()
+			if created := strings.TrimSpace(string(out)) == name; created != (tt.want == http.StatusCreated) {
+				t.Fatalf("container created = %v with status %d", created, resp.StatusCode)
+			}
+		})
+	}
+}

@@ -93,6 +93,7 @@ func TestCreateRulesBodyFraming(t *testing.T) {
 	g, tok, _ := startRulesGateway(t)
 	privileged := `{"Image":"` + busybox + `","Cmd":["true"],"HostConfig":{"Privileged":true}}`
 	plain := `{"Image":"` + busybox + `","Cmd":["true"]}`
+	bind := `{"Image":"` + busybox + `","Cmd":["true"],"HostConfig":{"Binds":["/etc:/host-etc"]}}`
 	chunked := func(body string) string {
 		// Two chunks, so the body is split across reads.
 		h := len(body) / 2
@@ -110,6 +111,9 @@ func TestCreateRulesBodyFraming(t *testing.T) {
 		{"chunked privileged", "Transfer-Encoding: chunked\r\n", chunked(privileged), []int{403}, false},
 		{"chunked and content-length 0, privileged", "Transfer-Encoding: chunked\r\nContent-Length: 0\r\n", chunked(privileged), []int{400, 403}, false},
 		{"no length at all, privileged body follows", "", privileged, []int{400}, false},
+		{"content-length 0, bind mount body follows", "Content-Length: 0\r\n", bind, []int{400}, false},
+		{"chunked bind mount", "Transfer-Encoding: chunked\r\n", chunked(bind), []int{403}, false},
+		{"chunked and content-length 0, bind mount", "Transfer-Encoding: chunked\r\nContent-Length: 0\r\n", chunked(bind), []int{400, 403}, false},
 		{"chunked plain", "Transfer-Encoding: chunked\r\n", chunked(plain), []int{201}, true},
 		{"content-length plain", fmt.Sprintf("Content-Length: %d\r\n", len(plain)), plain, []int{201}, true},
 	}
@@ -152,9 +156,9 @@ func TestCreateRulesBodyFraming(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range strings.Fields(string(out)) {
-		priv, _ := g.d.Cmd(ctx, "inspect", "--format", "{{.HostConfig.Privileged}}", id).Output()
-		if strings.TrimSpace(string(priv)) == "true" {
-			t.Fatalf("a privileged container %s got through", id)
+		priv, _ := g.d.Cmd(ctx, "inspect", "--format", "{{.HostConfig.Privileged}} {{.HostConfig.Binds}}", id).Output()
+		if s := strings.TrimSpace(string(priv)); s != "false []" {
+			t.Fatalf("container %s got through with privileged/binds %s", id, s)
 		}
 	}
 }

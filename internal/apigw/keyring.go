@@ -19,10 +19,13 @@ var errKeyStore = errors.New("key store unavailable")
 
 // keyring finds keys: first in the keys file, then in the store.
 type keyring struct {
-	path   string
-	file   atomic.Pointer[map[string]*Key]
-	st     store.APIKeyStore // nil: file keys only
-	cache  *expirable.LRU[string, *Key]
+	path  string
+	file  atomic.Pointer[map[string]*Key]
+	st    store.APIKeyStore // nil: file keys only
+	cache *expirable.LRU[string, *Key]
+	// misses remembers ids the store does not have, apart from cache:
+	// anyone can send made-up ids, and they must not push real keys out.
+	misses *expirable.LRU[string, struct{}]
 	logger *slog.Logger
 
 	mu      sync.Mutex // serialises reloads
@@ -45,6 +48,7 @@ func newKeyring(path string, st store.APIKeyStore, ttl time.Duration, logger *sl
 	kr := &keyring{path: path, st: st, logger: logger}
 	if st != nil {
 		kr.cache = expirable.NewLRU[string, *Key](storeKeyCacheSize, nil, ttl)
+		kr.misses = expirable.NewLRU[string, struct{}](storeKeyCacheSize, nil, ttl)
 	}
 	if err := kr.reload(); err != nil {
 		return nil, err
@@ -75,6 +79,7 @@ func (kr *keyring) reload() error {
 	kr.file.Store(&ks)
 	if kr.cache != nil {
 		kr.cache.Purge()
+		kr.misses.Purge()
 	}
 	kr.logger.Info("API keys loaded", "file", kr.path, "keys", len(ks))
 	return nil
@@ -135,12 +140,15 @@ func (kr *keyring) lookup(ctx context.Context, id string) (*Key, error) {
 	if k, ok := kr.cache.Get(id); ok {
 		return k, nil
 	}
+	if _, ok := kr.misses.Get(id); ok {
+		return nil, nil
+	}
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	sk, err := kr.st.GetAPIKey(sctx, id)
 	cancel()
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		kr.cache.Add(id, nil)
+		kr.misses.Add(id, struct{}{})
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("%w: %w", errKeyStore, err)

@@ -150,7 +150,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, out io.Wr
 	s.handler = s.routes(apiHandler)
 
 	if cfg.Engine.Enabled {
-		s.engine, err = engine.New(cfg.Engine, st, logger.With("component", "engine"), s.reg)
+		s.engine, err = engine.New(cfg.Engine, st, logger, s.reg) // engine.New adds component=engine
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("engine gateway: %w", err)

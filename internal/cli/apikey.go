@@ -139,10 +139,10 @@ func newAPIKeyListCmd(a *App) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("list keys: %w", err)
 			}
-			fileKeys, err := apigw.ReadKeyFile(cfg.APIGateway.KeysFile)
-			if err != nil {
-				return err
-			}
+			// A broken keys file (the gateway keeps its last good version)
+			// does not hide the store's keys: they are listed, then the
+			// error is returned.
+			fileKeys, fileErr := apigw.ReadKeyFile(cfg.APIGateway.KeysFile)
 			tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tGROUPS\tSOURCE\tCREATED")
 			for _, k := range ks {
@@ -160,7 +160,13 @@ func newAPIKeyListCmd(a *App) *cobra.Command {
 			for _, id := range ids {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t-\n", id, strings.Join(fileKeys[id].Groups, ","), "file")
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if fileErr != nil {
+				return fmt.Errorf("%w (its keys are not listed)", fileErr)
+			}
+			return nil
 		},
 	}
 }

@@ -235,3 +235,26 @@ func TestAPIKeyCreateStoreKeysOff(t *testing.T) {
 		t.Fatal("a key was printed")
 	}
 }
+
+// TestAPIKeyListBrokenFile: a keys file that does not parse does not hide
+// the store's keys; list shows them and fails naming the file's line.
+func TestAPIKeyListBrokenFile(t *testing.T) {
+	dir := t.TempDir()
+	d := "--data-dir=" + dir
+	if _, _, err := runAPIKeyCLI(t, "", d, "apikey", "create", "--id", "s1", "--groups", "watcher"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "apigw"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "apigw", "keys.properties"), []byte("key001="+strings.Repeat("a", 64)+"\nkey002=nothex\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runAPIKeyCLI(t, "", d, "apikey", "list")
+	if err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("list with a broken keys file: %v", err)
+	}
+	if !regexp.MustCompile(`(?m)^s1 +watcher +store`).MatchString(out) {
+		t.Fatalf("the store's keys are not listed:\n%s", out)
+	}
+}

@@ -311,6 +311,7 @@ func (c *APIGatewayConfig) validate(v *Validator, p string) {
 		if r.UpstreamCA != "" && u != nil && u.Scheme != "https" {
 			v.Errorf(rp+".upstream_ca", "only for an https upstream")
 		}
+		checkGroups(v, rp+".groups", r.Groups)
 		for a, gs := range r.Actions {
 			if a == "" || strings.Contains(a, "/") {
 				v.Errorf(rp+".actions", "action %q must be one path segment", a)
@@ -318,9 +319,21 @@ func (c *APIGatewayConfig) validate(v *Validator, p string) {
 			if len(gs) == 0 {
 				v.Errorf(rp+".actions."+a, "needs at least one group")
 			}
+			checkGroups(v, rp+".actions."+a, gs)
 		}
 		if r.ResponseHeaderTimeout < 0 {
 			v.Errorf(rp+".response_header_timeout", "must not be negative")
+		}
+	}
+}
+
+// checkGroups refuses group names no key can have: empty, or holding a
+// comma or a blank (keys' groups are comma-separated and trimmed), which
+// would silently shut everyone out.
+func checkGroups(v *Validator, field string, gs []string) {
+	for _, g := range gs {
+		if g == "" || strings.ContainsAny(g, ", \t") {
+			v.Errorf(field, "group %q: a group name is one word without commas or blanks (list groups as separate items)", g)
 		}
 	}
 }

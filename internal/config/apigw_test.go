@@ -54,6 +54,9 @@ func TestAPIGatewayValidation(t *testing.T) {
 		{"  enabled: true\n  max_token_bytes: 10\n  routes: [{prefix: /, upstream: 'http://a:1'}]\n", "api_gateway.max_token_bytes"},
 		{"  enabled: true\n  routes: [{prefix: /, upstream: 'http://a:1', actions: {spend: []}}]\n", "api_gateway.routes[0].actions.spend"},
 		{"  enabled: true\n  routes: [{prefix: /, upstream: 'http://a:1', upstream_ca: /ca.pem}]\n", "upstream_ca"},
+		{"  enabled: true\n  routes: [{prefix: /, upstream: 'http://a:1', groups: ['']}]\n", "api_gateway.routes[0].groups: group \"\""},
+		{"  enabled: true\n  routes: [{prefix: /, upstream: 'http://a:1', groups: ['stats,watcher']}]\n", "api_gateway.routes[0].groups: group \"stats,watcher\""},
+		{"  enabled: true\n  routes: [{prefix: /, upstream: 'http://a:1', actions: {spend: ['spender ']}}]\n", "api_gateway.routes[0].actions.spend: group \"spender \""},
 		{"  enabled: true\n  rate_limit: {per_second: -1}\n  routes: [{prefix: /, upstream: 'http://a:1'}]\n", "api_gateway.rate_limit.per_second: must not be negative"},
 		{"  enabled: true\n  rate_limit: {per_second: 5, burst: -1}\n  routes: [{prefix: /, upstream: 'http://a:1'}]\n", "api_gateway.rate_limit.burst: must not be negative"},
 	}

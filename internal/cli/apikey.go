@@ -70,6 +70,9 @@ func newAPIKeyCreateCmd(a *App) *cobra.Command {
 			var gs []string
 			for _, g := range groups {
 				if g = strings.TrimSpace(g); g != "" {
+					if strings.ContainsAny(g, " \t\r\n") {
+						return fmt.Errorf("--groups: group %q: a group name is one word (separate groups with commas)", g)
+					}
 					gs = append(gs, g)
 				}
 			}

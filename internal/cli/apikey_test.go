@@ -74,6 +74,9 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	if _, _, err := runAPIKeyCLI(t, "", d, "apikey", "create", "--id", "a/b"); err == nil {
 		t.Fatal("bad id accepted")
 	}
+	if _, _, err := runAPIKeyCLI(t, "", d, "apikey", "create", "--groups", "stats watcher"); err == nil || !strings.Contains(err.Error(), "--groups") {
+		t.Fatalf("a group with a blank: %v", err)
+	}
 
 	out, _, err = runAPIKeyCLI(t, "", d, "apikey", "list")
 	if err != nil {

@@ -74,6 +74,10 @@ func (u *recordingUpstream) serve(c net.Conn) {
 		if err != nil {
 			return
 		}
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return
+		}
 		lines := make([]string, 0, len(req.Header)+2)
 		for k, vv := range req.Header {
 			for _, v := range vv {
@@ -82,6 +86,9 @@ func (u *recordingUpstream) serve(c net.Conn) {
 		}
 		slices.Sort(lines)
 		lines = append([]string{req.Method + " " + req.RequestURI + " " + req.Proto, "Host: " + req.Host}, lines...)
+		if len(body) > 0 {
+			lines = append(lines, "body: "+string(body))
+		}
 		u.mu.Lock()
 		u.seen = append(u.seen, strings.Join(lines, "\n"))
 		u.mu.Unlock()
@@ -96,6 +103,19 @@ func (u *recordingUpstream) serve(c net.Conn) {
 	}
 }
 
+// since returns the requests seen after the first n.
+func (u *recordingUpstream) since(n int) []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return slices.Clone(u.seen[min(n, len(u.seen)):])
+}
+
+func (u *recordingUpstream) count() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.seen)
+}
+
 func (u *recordingUpstream) last(t *testing.T) string {
 	t.Helper()
 	u.mu.Lock()
@@ -107,8 +127,27 @@ func (u *recordingUpstream) last(t *testing.T) string {
 }
 
 // startPlainGW starts an HTTP gateway on yaml (routes etc.); with noFast
-// every request takes the route's ReverseProxy.
+// every request takes the route's ReverseProxy (and net/http).
 func startPlainGW(t *testing.T, yaml, keys string, noFast bool) (addr string) {
+	t.Helper()
+	return startGWWith(t, yaml, keys, func(g *Gateway) {
+		fast := 0
+		for _, r := range g.routes {
+			if r.fast != nil {
+				fast++
+			}
+			if noFast {
+				r.fast = nil
+			}
+		}
+		if fast == 0 {
+			t.Fatal("no route has the fast path")
+		}
+	})
+}
+
+// startGWWith starts an HTTP gateway on yaml after tune has seen it.
+func startGWWith(t *testing.T, yaml, keys string, tune func(*Gateway)) (addr string) {
 	t.Helper()
 	dir := t.TempDir()
 	kf := filepath.Join(dir, "keys.properties")
@@ -124,18 +163,7 @@ func startPlainGW(t *testing.T, yaml, keys string, noFast bool) (addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fast := 0
-	for _, r := range g.routes {
-		if r.fast != nil {
-			fast++
-		}
-		if noFast {
-			r.fast = nil
-		}
-	}
-	if fast == 0 {
-		t.Fatal("no route has the fast path")
-	}
+	tune(g)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package apigw
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,6 +41,8 @@ type Gateway struct {
 	metrics  *metrics
 	maxToken int
 	bufs     *bufPool
+	// noFastServer keeps every request on net/http (tests compare both).
+	noFastServer bool
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -103,6 +106,12 @@ func (g *Gateway) Reload() error { return g.keys.reload() }
 
 // ServeHTTP checks the token, the route and the groups, then forwards.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.TLS == nil {
+		// A connection the fast server handed to net/http (see fastServer).
+		if st, ok := r.Context().Value(tlsStateKey{}).(*tls.ConnectionState); ok {
+			r.TLS = st
+		}
+	}
 	ri := &reqInfo{start: time.Now()}
 	rec := &recorder{ResponseWriter: w}
 	defer g.finish(rec, r, ri)

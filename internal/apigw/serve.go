@@ -62,26 +62,73 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	go g.keys.watch(bctx, g.cfg.KeysReloadInterval)
 	go g.sweepReplay(bctx)
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	errc := make(chan error, 2)
+	var fs *fastServer
+	if g.fastServing() {
+		hand := newHandoff(ln.Addr())
+		fs = &fastServer{g: g, hand: hand, readHeaderTimeout: g.cfg.ReadHeaderTimeout, idleTimeout: g.cfg.IdleTimeout,
+			conns: map[*fastConn]struct{}{}}
+		srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+			if st := tlsStateOf(c); st != nil {
+				return context.WithValue(ctx, tlsStateKey{}, st)
+			}
+			return ctx
+		}
+		go func() { errc <- srv.Serve(hand) }()
+		go func() { errc <- fs.serve(ln) }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
 	g.logger.Info("API-key gateway listening", "addr", ln.Addr().String(), "tls", !g.cfg.Insecure,
-		"routes", len(g.routes), "file_keys", g.keys.fileKeys(), "replay", g.cfg.Replay)
+		"routes", len(g.routes), "file_keys", g.keys.fileKeys(), "replay", g.cfg.Replay, "fast_server", fs != nil)
 	select {
 	case err := <-errc:
+		ln.Close()
+		_ = srv.Close()
 		return fmt.Errorf("API-key gateway: %w", err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownTimeout)
 	defer cancel()
+	if fs != nil {
+		ln.Close() // the fast server's accept loop ends
+		fs.shutdown(sctx.Done())
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		// Long streams outlived the grace period; cut them.
 		_ = srv.Close()
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("API-key gateway: %w", err)
+	for range 1 + btoi(fs != nil) {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			return fmt.Errorf("API-key gateway: %w", err)
+		}
 	}
 	return nil
 }
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// fastServing reports whether the fast server reads requests: when every
+// route has the fast path (plain HTTP or unix-socket upstreams).
+func (g *Gateway) fastServing() bool {
+	if g.noFastServer {
+		return false
+	}
+	for _, r := range g.routes {
+		if r.fast == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// tlsStateKey carries a handed-over connection's TLS state to the handler.
+type tlsStateKey struct{}
 
 func (g *Gateway) sweepReplay(ctx context.Context) {
 	t := time.NewTicker(time.Minute)

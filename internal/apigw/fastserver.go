@@ -558,7 +558,7 @@ func (w *fastResponse) sendHeader(p []byte) {
 	w.writeHeaderFields(h)
 	if _, ok := h["Date"]; !ok {
 		w.bw.WriteString("Date: ")
-		w.bw.WriteString(time.Now().UTC().Format(http.TimeFormat))
+		w.bw.WriteString(httpDate())
 		w.bw.WriteString("\r\n")
 	}
 	switch {
@@ -572,6 +572,24 @@ func (w *fastResponse) sendHeader(p []byte) {
 	}
 	_, err := w.bw.WriteString("\r\n")
 	w.fail(err)
+}
+
+// dateCache holds the Date header of the current second.
+var dateCache atomic.Pointer[cachedDate]
+
+type cachedDate struct {
+	sec int64
+	s   string
+}
+
+func httpDate() string {
+	now := time.Now()
+	if d := dateCache.Load(); d != nil && d.sec == now.Unix() {
+		return d.s
+	}
+	d := &cachedDate{sec: now.Unix(), s: now.UTC().Format(http.TimeFormat)}
+	dateCache.Store(d)
+	return d.s
 }
 
 // writeHeaderFields writes h as net/http does: valid names only, values

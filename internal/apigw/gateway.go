@@ -156,7 +156,7 @@ func (g *Gateway) admit(r *http.Request, ri *reqInfo) (int, Reason, string) {
 		// No HMAC is computed: an unknown id never meets an empty key.
 		return http.StatusUnauthorized, ReasonUnknownKey, "unknown key id"
 	}
-	if err := g.verifier.Verify(tok, key.Secret); err != nil {
+	if err := g.verifier.VerifyKey(tok, key); err != nil {
 		return refuseAuth(err)
 	}
 	ri.key = key

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"strconv"
 	"strings"
 	"sync"
@@ -233,7 +234,23 @@ type Verifier struct {
 // Verify checks t's signature with secret (the key's hex string, used as
 // ASCII bytes), then exp. It returns an *AuthError.
 func (v *Verifier) Verify(t *Token, secret []byte) error {
-	if !v.signatureOK(t, secret) {
+	return v.verify(t, hmac.New(sha256.New, secret))
+}
+
+// VerifyKey is Verify with k's secret, reusing k's keyed HMAC states.
+func (v *Verifier) VerifyKey(t *Token, k *Key) error {
+	if k.macs == nil {
+		return v.Verify(t, k.Secret)
+	}
+	m := k.macs.Get().(hash.Hash)
+	m.Reset()
+	err := v.verify(t, m)
+	k.macs.Put(m)
+	return err
+}
+
+func (v *Verifier) verify(t *Token, m hash.Hash) error {
+	if !v.signatureOK(t, m) {
 		return authErr(ReasonBadSignature, "signature does not match")
 	}
 	now := time.Now
@@ -251,8 +268,9 @@ func (v *Verifier) Verify(t *Token, secret []byte) error {
 	return nil
 }
 
-func (v *Verifier) signatureOK(t *Token, secret []byte) bool {
-	m := hmac.New(sha256.New, secret)
+// signatureOK checks the MAC with m, a fresh HMAC-SHA256 keyed with the
+// secret.
+func (v *Verifier) signatureOK(t *Token, m hash.Hash) bool {
 	m.Write([]byte(t.signed))
 	var buf [macLen]byte
 	if hmac.Equal(m.Sum(buf[:0]), t.mac) {

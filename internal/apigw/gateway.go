@@ -119,9 +119,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status, reason, msg := g.admit(r, ri)
 	if status != 0 {
 		ri.reason = reason
-		if status == http.StatusTooManyRequests {
+		switch status {
+		case http.StatusTooManyRequests:
 			rec.Header().Set("Retry-After", msg)
 			msg = "rate limit exceeded; retry after " + msg + "s"
+		case http.StatusServiceUnavailable:
+			// A store that does not answer is usually back soon.
+			rec.Header().Set("Retry-After", "1")
 		}
 		writeRefusal(rec, status, reason, msg)
 		return

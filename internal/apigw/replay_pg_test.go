@@ -277,6 +277,9 @@ func TestReplayPGUnavailable(t *testing.T) {
 			tok := fresh("001", seedKey001, 50*time.Second)
 			a := timed(t, tok, 2*storeTimeout+time.Second)
 			a.want(t, http.StatusServiceUnavailable, ReasonUnavailable)
+			if a.header.Get("Retry-After") != "1" {
+				t.Errorf("503 with Retry-After %q, want 1", a.header.Get("Retry-After"))
+			}
 			if !strings.Contains(string(a.body), "replay check unavailable") {
 				t.Fatalf("body %s does not say what failed", a.body)
 			}

@@ -192,10 +192,14 @@ var aLongTimeAgo = time.Unix(1, 0)
 // exchange writes out on pc and reads the answer's headers. The body
 // hands pc back to the pool when read to the end.
 func (t *directTransport) exchange(ctx context.Context, pc *directConn, out outRequest, req *http.Request, keep bool) (*http.Response, error) {
+	// Always set: a deadline left by the previous answer's body must not
+	// apply to this one.
+	var headerDeadline time.Time
 	if t.responseHeaderTimeout > 0 {
-		if err := pc.conn.SetReadDeadline(time.Now().Add(t.responseHeaderTimeout)); err != nil {
-			return nil, err
-		}
+		headerDeadline = time.Now().Add(t.responseHeaderTimeout)
+	}
+	if err := pc.conn.SetReadDeadline(headerDeadline); err != nil {
+		return nil, err
 	}
 	// A cancelled request (the client went away) unblocks any read or
 	// write on the connection, which is then closed.

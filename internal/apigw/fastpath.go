@@ -33,6 +33,7 @@ type fastForward struct {
 	idH   string // canonical key id header
 	grpH  string // canonical groups header
 	bufs  *bufPool
+	idle  time.Duration // stream_idle_timeout for the upstream's body
 }
 
 // eligible reports whether r takes the fast path: what directTransport
@@ -93,7 +94,7 @@ func (f *fastForward) serve(w http.ResponseWriter, r *http.Request, ri *reqInfo)
 		h.Add("Trailer", strings.Join(keys, ", "))
 	}
 	w.WriteHeader(resp.StatusCode)
-	if err := copyBody(w, resp, f.bufs); err != nil {
+	if err := copyBody(w, resp, f.bufs, f.idle); err != nil {
 		resp.Body.Close()
 		ri.err = err
 		// The answer is cut short: abort the client connection so that
@@ -127,7 +128,7 @@ func (f *fastForward) serve(w http.ResponseWriter, r *http.Request, ri *reqInfo)
 // body of known length that is not complete yet, so that a slow download
 // never waits in a buffer. A body read whole in one go is flushed once,
 // when the handler returns.
-func copyBody(w http.ResponseWriter, resp *http.Response, bufs *bufPool) error {
+func copyBody(w http.ResponseWriter, resp *http.Response, bufs *bufPool, idle time.Duration) error {
 	db, ok := resp.Body.(*directBody)
 	if !ok {
 		return nil // http.NoBody: nothing follows the headers
@@ -141,6 +142,10 @@ func copyBody(w http.ResponseWriter, resp *http.Response, bufs *bufPool) error {
 	buf := *bp
 	var written int64
 	for {
+		if idle > 0 {
+			// The client side's writes move their own deadline (recorder).
+			_ = db.pc.conn.SetReadDeadline(time.Now().Add(idle))
+		}
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
 			m, werr := w.Write(buf[:n])

@@ -177,7 +177,7 @@ func (s *fastServer) serveConn(fc *fastConn) {
 		_, _ = br.Discard(n)
 		_ = c.SetReadDeadline(time.Time{})
 		r.RemoteAddr, r.TLS = fc.remote, fc.tls
-		if !s.serveOne(bw, r, keepAlive) {
+		if !s.serveOne(c, bw, r, keepAlive) {
 			return
 		}
 	}
@@ -185,8 +185,8 @@ func (s *fastServer) serveConn(fc *fastConn) {
 
 // serveOne answers one request; it reports whether the connection may
 // carry another.
-func (s *fastServer) serveOne(bw *bufio.Writer, r *http.Request, keepAlive bool) (keep bool) {
-	w := &fastResponse{bw: bw, req: r, header: make(http.Header, 8), keepAlive: keepAlive}
+func (s *fastServer) serveOne(conn net.Conn, bw *bufio.Writer, r *http.Request, keepAlive bool) (keep bool) {
+	w := &fastResponse{conn: conn, bw: bw, req: r, header: make(http.Header, 8), keepAlive: keepAlive}
 	defer func() {
 		if p := recover(); p != nil {
 			keep = false
@@ -375,6 +375,7 @@ func plainHost(s string) bool {
 // Connection: close or keep-alive as needed, trailers after a chunked
 // body.
 type fastResponse struct {
+	conn      net.Conn
 	bw        *bufio.Writer
 	req       *http.Request
 	header    http.Header
@@ -394,6 +395,10 @@ type fastResponse struct {
 var _ http.Flusher = (*fastResponse)(nil)
 
 func (w *fastResponse) Header() http.Header { return w.header }
+
+// SetWriteDeadline lets http.ResponseController bound writes to the
+// client (stream_idle_timeout).
+func (w *fastResponse) SetWriteDeadline(t time.Time) error { return w.conn.SetWriteDeadline(t) }
 
 func (w *fastResponse) WriteHeader(code int) {
 	if w.wroteHeader {

@@ -113,8 +113,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ri := &reqInfo{start: time.Now()}
-	rec := &recorder{ResponseWriter: w}
+	rec := &recorder{ResponseWriter: w, idle: g.cfg.StreamIdleTimeout}
 	defer g.finish(rec, r, ri)
+	rec.extendWrite()
+	if rec.idle > 0 && r.Body != nil && r.Body != http.NoBody {
+		r.Body = &idleBody{ReadCloser: r.Body, ctl: rec.ctl, idle: rec.idle}
+	}
 
 	status, reason, msg := g.admit(r, ri)
 	if status != 0 {

@@ -34,12 +34,22 @@ func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *
 		return nil, fmt.Errorf("upstream: %w", err)
 	}
 	dialer := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
+	idle := cfg.StreamIdleTimeout
+	// http.Transport's connections move their deadlines on every read and
+	// write (see idleConn); the direct path's reads do so in copyBody.
+	idleDial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if err != nil || idle <= 0 {
+			return c, err
+		}
+		return &idleConn{Conn: c, idle: idle}, nil
+	}
 	tr := &http.Transport{
 		Proxy: nil, // never an environment proxy
 		// Pass the client's Accept-Encoding and the upstream's encoding
 		// through untouched instead of gzipping and un-gzipping here.
 		DisableCompression:     true,
-		DialContext:            dialer.DialContext,
+		DialContext:            idleDial,
 		TLSHandshakeTimeout:    10 * time.Second,
 		ResponseHeaderTimeout:  rc.ResponseHeaderTimeout,
 		ExpectContinueTimeout:  time.Second,
@@ -69,7 +79,7 @@ func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *
 	case "unix":
 		sock := u.Path
 		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, "unix", sock)
+			return idleDial(ctx, "unix", sock)
 		}
 		target = &url.URL{Scheme: "http", Host: "localhost"}
 		direct(func(ctx context.Context) (net.Conn, error) { return dialer.DialContext(ctx, "unix", sock) })
@@ -98,7 +108,7 @@ func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *
 	}
 	idH, groupsH := http.CanonicalHeaderKey(cfg.KeyIDHeader), http.CanonicalHeaderKey(cfg.GroupsHeader)
 	if dt, ok := rt.(*directTransport); ok {
-		r.fast = &fastForward{t: dt, route: r, host: target.Host, base: target.Path, idH: idH, grpH: groupsH, bufs: g.bufs}
+		r.fast = &fastForward{t: dt, route: r, host: target.Host, base: target.Path, idH: idH, grpH: groupsH, bufs: g.bufs, idle: idle}
 	}
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {

@@ -44,6 +44,22 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	// idle is stream_idle_timeout: each write must complete within it.
+	idle time.Duration
+	ctl  *http.ResponseController
+}
+
+// extendWrite moves the client connection's write deadline to idle from
+// now. The deadline is set at the start of every request too, so one set
+// for a request never outlives the next one's start.
+func (r *recorder) extendWrite() {
+	if r.idle <= 0 {
+		return
+	}
+	if r.ctl == nil {
+		r.ctl = http.NewResponseController(r.ResponseWriter)
+	}
+	_ = r.ctl.SetWriteDeadline(time.Now().Add(r.idle))
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -57,12 +73,14 @@ func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
+	r.extendWrite()
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
 	return n, err
 }
 
 func (r *recorder) Flush() {
+	r.extendWrite()
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 		return

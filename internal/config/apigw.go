@@ -88,6 +88,11 @@ type APIGatewayConfig struct {
 	// ResponseHeaderTimeout bounds the wait for an upstream's response
 	// headers (then 504); routes may override it.
 	ResponseHeaderTimeout time.Duration `yaml:"response_header_timeout"`
+	// StreamIdleTimeout cuts a request or answer in progress (download,
+	// upload, event stream, websocket) when no byte has moved on a side
+	// for this long: a client that stops reading, an upstream that stalls
+	// mid-body, an upload that stops; default 5m.
+	StreamIdleTimeout time.Duration `yaml:"stream_idle_timeout"`
 
 	Routes []APIRoute `yaml:"routes"`
 }
@@ -193,6 +198,7 @@ func (c *APIGatewayConfig) setDefaults(dataDir string) {
 	gwDefDur(&c.ShutdownTimeout, 15*time.Second)
 	gwDefDur(&c.DialTimeout, 5*time.Second)
 	gwDefDur(&c.ResponseHeaderTimeout, 60*time.Second)
+	gwDefDur(&c.StreamIdleTimeout, 5*time.Minute)
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		if r.Prefix != "/" {
@@ -272,6 +278,7 @@ func (c *APIGatewayConfig) validate(v *Validator, p string) {
 		{"clock_skew", c.ClockSkew}, {"read_header_timeout", c.ReadHeaderTimeout},
 		{"idle_timeout", c.IdleTimeout}, {"shutdown_timeout", c.ShutdownTimeout},
 		{"dial_timeout", c.DialTimeout}, {"response_header_timeout", c.ResponseHeaderTimeout},
+		{"stream_idle_timeout", c.StreamIdleTimeout},
 	} {
 		if d.d < 0 {
 			v.Errorf(p+"."+d.name, "must not be negative")

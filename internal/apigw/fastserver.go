@@ -137,19 +137,23 @@ func (s *fastServer) serveConn(fc *fastConn) {
 		}
 	}()
 	for first := true; ; first = false {
+		// Waiting for a request: the header timeout for the first one,
+		// the idle timeout between requests. The deadline is set before
+		// the closing check, so that shutdown (which sets it in the past
+		// for idle connections after it marks closing) always wins.
 		fc.idle.Store(true)
+		wait := s.idleTimeout
+		if first {
+			wait = s.readHeaderTimeout
+		}
+		if wait > 0 {
+			_ = c.SetReadDeadline(time.Now().Add(wait))
+		}
 		if s.isClosing() {
 			return
 		}
-		if !first {
-			// Between requests the idle timeout applies; once a byte
-			// of the next request is in, the header timeout.
-			if s.idleTimeout > 0 {
-				_ = c.SetReadDeadline(time.Now().Add(s.idleTimeout))
-			}
-			if _, err := br.Peek(1); err != nil {
-				return
-			}
+		if _, err := br.Peek(1); err != nil {
+			return
 		}
 		fc.idle.Store(false)
 		if s.readHeaderTimeout > 0 {

@@ -361,8 +361,18 @@ func TestFastServerShutdown(t *testing.T) {
 	defer busy.Close()
 	_ = busy.SetDeadline(time.Now().Add(10 * time.Second))
 	get(busy, "/slow")
+	// A connection that has not sent a request yet.
+	silent, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
 	time.Sleep(100 * time.Millisecond) // the slow request is at the upstream
 	cancel()
+	_ = silent.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := silent.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("silent connection after shutdown began: %v, want EOF", err)
+	}
 	// The idle connection is closed (not left to time out).
 	_ = idle.SetReadDeadline(time.Now().Add(3 * time.Second))
 	if _, err := ibr.ReadByte(); err != io.EOF {

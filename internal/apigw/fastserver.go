@@ -393,8 +393,14 @@ type fastResponse struct {
 	written     int64
 	trailers    []string // declared in the Trailer header
 	sent        bool     // the status line and headers are out
+	finished    bool     // finish ran
 	err         error
 }
+
+var _ completer = (*fastResponse)(nil)
+
+// complete sends the answer now; the handler has returned.
+func (w *fastResponse) complete() { _ = w.finish() }
 
 var _ http.Flusher = (*fastResponse)(nil)
 
@@ -474,6 +480,10 @@ func (w *fastResponse) fail(err error) {
 
 // finish completes the answer after the handler returned.
 func (w *fastResponse) finish() error {
+	if w.finished {
+		return w.err
+	}
+	w.finished = true
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}

@@ -114,8 +114,28 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ri := &reqInfo{start: time.Now()}
 	rec := &recorder{ResponseWriter: w, idle: g.cfg.StreamIdleTimeout}
-	defer g.finish(rec, r, ri)
+	logged := false
+	defer func() {
+		if !logged { // a panic (an answer cut short) is logged too
+			g.finish(rec, r, ri)
+		}
+	}()
 	rec.extendWrite()
+	g.serve(rec, r, ri)
+	if c, ok := w.(completer); ok {
+		// The fast server sends the whole answer before the audit line
+		// and the metrics are written, which are then off the latency.
+		c.complete()
+	}
+	logged = true
+	g.finish(rec, r, ri)
+}
+
+// completer is a ResponseWriter that can send a finished answer at once.
+type completer interface{ complete() }
+
+// serve answers r: a refusal, or the upstream's answer.
+func (g *Gateway) serve(rec *recorder, r *http.Request, ri *reqInfo) {
 	if rec.idle > 0 && r.Body != nil && r.Body != http.NoBody {
 		r.Body = &idleBody{ReadCloser: r.Body, ctl: rec.ctl, idle: rec.idle}
 	}

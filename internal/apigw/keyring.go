@@ -85,15 +85,17 @@ func (kr *keyring) reload() error {
 	return nil
 }
 
-// changed reports whether the file's size or mtime moved since the last load.
-func (kr *keyring) changed() bool {
+// changed reports whether the file's size or mtime moved since the last
+// load, and the version it has now.
+func (kr *keyring) changed() (bool, fileVersion) {
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
 	fi, err := os.Stat(kr.path)
 	if err != nil {
-		return !kr.modTime.IsZero() // the file went away
+		return !kr.modTime.IsZero(), fileVersion{} // the file went away
 	}
-	return !fi.ModTime().Equal(kr.modTime) || fi.Size() != kr.size
+	v := fileVersion{fi.ModTime(), fi.Size()}
+	return !v.modTime.Equal(kr.modTime) || v.size != kr.size, v
 }
 
 // newFailure reports whether the version that failed to load is another
@@ -108,21 +110,34 @@ func (kr *keyring) newFailure() bool {
 	return true
 }
 
-// watch reloads the file when it changes, until ctx ends. A broken file
-// is tried again at every check (a write may have been caught half
-// done), but each broken version is reported once.
+// watch reloads the file when it changes, until ctx ends. A change is
+// taken once the file has stayed the same for one check: a file caught
+// while being rewritten in place (truncated, not yet written) would
+// otherwise load as "no keys" and refuse every client until the next
+// check. A broken file is tried again at every check, but each broken
+// version is reported once. SIGHUP (Reload) reads the file at once.
 func (kr *keyring) watch(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var seen fileVersion // the changed version of the previous check
+	pending := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if kr.changed() {
-				if err := kr.reload(); err != nil && kr.newFailure() {
-					kr.logger.Error("reloading API keys failed; keeping the keys already loaded", "err", err)
-				}
+			changed, v := kr.changed()
+			if !changed {
+				pending = false
+				continue
+			}
+			if !pending || !v.modTime.Equal(seen.modTime) || v.size != seen.size {
+				seen, pending = v, true // just changed, or still moving: look again next time
+				continue
+			}
+			pending = false
+			if err := kr.reload(); err != nil && kr.newFailure() {
+				kr.logger.Error("reloading API keys failed; keeping the keys already loaded", "err", err)
 			}
 		}
 	}

@@ -135,10 +135,13 @@ func (b *Backend) Reload() error {
 }
 
 // Watch reloads the file when its modification time or size changes,
-// until ctx ends.
+// until ctx ends. A change is loaded once the file has stayed the same for
+// one check: htpasswd(1) and editors rewrite the file in place, and a
+// file caught truncated or half written would drop users (and revoke
+// their sessions) until the next check.
 func (b *Backend) Watch(ctx context.Context, every time.Duration) {
-	var lastMod time.Time
-	var lastSize int64 = -1
+	var lastMod, seenMod time.Time
+	var lastSize, seenSize int64 = -1, -1
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -154,9 +157,14 @@ func (b *Backend) Watch(ctx context.Context, every time.Duration) {
 			mod, size = fi.ModTime(), fi.Size()
 		}
 		if mod.Equal(lastMod) && size == lastSize {
+			seenSize = -1
 			continue
 		}
-		lastMod, lastSize = mod, size
+		if !mod.Equal(seenMod) || size != seenSize {
+			seenMod, seenSize = mod, size // just changed, or still moving
+			continue
+		}
+		lastMod, lastSize, seenSize = mod, size, -1
 		if err := b.Reload(); err != nil {
 			b.logger.Error("htpasswd reload failed; keeping the previous users", "err", err)
 		}

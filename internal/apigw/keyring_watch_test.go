@@ -18,19 +18,21 @@ func TestReloadIgnoresHalfWrittenFile(t *testing.T) {
 	up := newUpstream(t)
 	dir := t.TempDir()
 	full := "key001=" + seedKey001 + "\n"
-	g := startGW(t, gwOpts{yaml: "keys_reload_interval: 50ms\n" + seedRouteYAML, keys: full, upstream: up.URL, dir: dir})
+	g := startGW(t, gwOpts{yaml: "keys_reload_interval: 200ms\n" + seedRouteYAML, keys: full, upstream: up.URL, dir: dir})
 	kf := filepath.Join(dir, "keys.properties")
-	for range 20 {
+	for range 25 {
 		if err := os.Truncate(kf, 0); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond) // under one check interval
+		// Empty for far less than a check interval: under load the
+		// moment may stretch, but not to two checks.
+		time.Sleep(30 * time.Millisecond)
 		if err := os.WriteFile(kf, []byte(full), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(30 * time.Millisecond)
+		time.Sleep(143 * time.Millisecond) // not a divisor of the interval: the checks drift over the moments
 	}
-	time.Sleep(150 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
 	if strings.Contains(g.logs.String(), `"keys":0`) {
 		t.Fatalf("an empty moment of the keys file was loaded:\n%s", g.logs.String())
 	}

@@ -544,7 +544,12 @@ func (w *fastResponse) sendHeader(p []byte) {
 	}
 	delete(h, "Transfer-Encoding")
 	if !allowed {
+		// As net/http: no framing headers without a body, and no
+		// Content-Type on a 304 (RFC 9110 15.4.5).
 		delete(h, "Content-Length")
+		if code == http.StatusNotModified {
+			delete(h, "Content-Type")
+		}
 		w.length = -1
 	}
 	switch {

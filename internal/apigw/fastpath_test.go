@@ -41,6 +41,7 @@ var cannedAnswers = map[string]string{
 	"sse": "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" +
 		"9\r\ndata: 1\n\n\r\n9\r\ndata: 2\n\n\r\n0\r\n\r\n",
 	"empty":       "HTTP/1.1 204 No Content\r\nX-Keep: kept\r\n\r\n",
+	"garbage":     "NOT HTTP AT ALL\r\n\r\n",
 	"notmodified": "HTTP/1.1 304 Not Modified\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nETag: \"x\"\r\n\r\n",
 	"notfound":    "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
 	"head":        "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nX-Keep: kept\r\n\r\n",

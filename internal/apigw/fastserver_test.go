@@ -123,6 +123,7 @@ func TestFastServerMatchesNetHTTP(t *testing.T) {
 		{"head", func() string { return "HEAD /head HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer " + tok() + "\r\n\r\n" }, []string{"HEAD"}},
 		{"trailers", func() string { return get("/trailers") + get("/announced") }, []string{"GET", "GET"}},
 		{"early hints", func() string { return get("/early") }, []string{"GET"}},
+		{"upstream speaks garbage", func() string { return get("/garbage") + get("/plain") }, []string{"GET", "GET"}},
 		{"not modified", func() string { return get("/notmodified", "If-None-Match: \"x\"\r\n") + get("/empty") }, []string{"GET", "GET"}},
 		{"no auth", func() string { return "GET /plain HTTP/1.1\r\nHost: gw\r\n\r\n" + get("/plain") }, []string{"GET", "GET"}},
 		{"bad token", func() string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -58,5 +59,48 @@ func TestUnknownIDsDoNotEvictKeys(t *testing.T) {
 	}
 	if ck.gets.Load() != before {
 		t.Fatal("made-up ids pushed the real key out of the cache: it was read from the store again")
+	}
+}
+
+// slowKeys answers after a pause and records how many lookups were in
+// flight at once.
+type slowKeys struct {
+	store.APIKeyStore
+	now, peak atomic.Int64
+}
+
+func (s *slowKeys) GetAPIKey(ctx context.Context, id string) (store.APIKey, error) {
+	n := s.now.Add(1)
+	defer s.now.Add(-1)
+	for {
+		p := s.peak.Load()
+		if n <= p || s.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	return store.APIKey{}, store.ErrNotFound
+}
+
+// TestStoreLookupsBounded: many requests with made-up ids at once (no
+// signature is needed to make one) reach the store at most
+// maxStoreLookups at a time.
+func TestStoreLookupsBounded(t *testing.T) {
+	sk := &slowKeys{}
+	kr, err := newKeyring(filepath.Join(t.TempDir(), "none"), sk, time.Hour, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 64 {
+		wg.Go(func() {
+			if k, err := kr.lookup(context.Background(), fmt.Sprintf("made-up-%d", i)); err != nil || k != nil {
+				t.Errorf("lookup: %v %v", k, err)
+			}
+		})
+	}
+	wg.Wait()
+	if p := sk.peak.Load(); p > maxStoreLookups || p < 2 {
+		t.Fatalf("%d lookups reached the store at once; want 2..%d", p, maxStoreLookups)
 	}
 }

@@ -26,7 +26,12 @@ type keyring struct {
 	// misses remembers ids the store does not have, apart from cache:
 	// anyone can send made-up ids, and they must not push real keys out.
 	misses *expirable.LRU[string, struct{}]
-	logger *slog.Logger
+	// lookups bounds the store queries in flight: ids come from
+	// unauthenticated requests (no signature is checked before the key
+	// is found), and made-up ones must not take the database connections
+	// the rest of Portcullis shares.
+	lookups chan struct{}
+	logger  *slog.Logger
 
 	mu      sync.Mutex // serialises reloads
 	modTime time.Time  // of the version loaded
@@ -44,8 +49,12 @@ type fileVersion struct {
 
 const storeKeyCacheSize = 10000
 
+// maxStoreLookups is how many key lookups may wait on the store at once;
+// more wait their turn, up to storeTimeout (then 503).
+const maxStoreLookups = 8
+
 func newKeyring(path string, st store.APIKeyStore, ttl time.Duration, logger *slog.Logger) (*keyring, error) {
-	kr := &keyring{path: path, st: st, logger: logger}
+	kr := &keyring{path: path, st: st, logger: logger, lookups: make(chan struct{}, maxStoreLookups)}
 	if st != nil {
 		kr.cache = expirable.NewLRU[string, *Key](storeKeyCacheSize, nil, ttl)
 		kr.misses = expirable.NewLRU[string, struct{}](storeKeyCacheSize, nil, ttl)
@@ -159,7 +168,14 @@ func (kr *keyring) lookup(ctx context.Context, id string) (*Key, error) {
 		return nil, nil
 	}
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	select {
+	case kr.lookups <- struct{}{}:
+	case <-sctx.Done():
+		cancel()
+		return nil, fmt.Errorf("%w: too many key lookups waiting: %w", errKeyStore, sctx.Err())
+	}
 	sk, err := kr.st.GetAPIKey(sctx, id)
+	<-kr.lookups
 	cancel()
 	switch {
 	case errors.Is(err, store.ErrNotFound):

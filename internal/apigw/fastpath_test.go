@@ -2,22 +2,18 @@ package apigw
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/portcullis/portcullis/internal/config"
 )
 
 // recordingUpstream is a raw HTTP/1.1 upstream: it records each request
@@ -151,35 +147,8 @@ func startPlainGW(t *testing.T, yaml, keys string, noFast bool) (addr string) {
 // startGWWith starts an HTTP gateway on yaml after tune has seen it.
 func startGWWith(t *testing.T, yaml, keys string, tune func(*Gateway)) (addr string) {
 	t.Helper()
-	dir := t.TempDir()
-	kf := filepath.Join(dir, "keys.properties")
-	if err := os.WriteFile(kf, []byte(keys), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	doc := "api_gateway:\n  enabled: true\n  insecure_http: true\n  addr: 127.0.0.1:0\n  keys_file: " + kf + "\n" + indent(yaml)
-	cfg, err := config.Parse([]byte(doc), dir, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatalf("config:\n%s\n%v", doc, err)
-	}
-	g, err := New(cfg.APIGateway, Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tune(g)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- g.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return ln.Addr().String()
+	g := startGW(t, gwOpts{yaml: "insecure_http: true\n" + yaml, keys: keys, tune: tune})
+	return "127.0.0.1:" + strconv.Itoa(g.port)
 }
 
 // rawAnswer is what a client read: informational answers, then the
@@ -222,29 +191,15 @@ func rawRequest(t *testing.T, addr, req string) rawAnswer {
 	if _, err := io.WriteString(c, req); err != nil {
 		t.Fatal(err)
 	}
-	br := bufio.NewReader(c)
 	method, _, _ := strings.Cut(req, " ")
-	var a rawAnswer
-	for range 5 {
-		resp, err := http.ReadResponse(br, &http.Request{Method: method})
-		if err != nil {
-			t.Fatalf("reading the answer to %q: %v", req, err)
-		}
-		if resp.StatusCode >= 100 && resp.StatusCode < 200 {
-			a.interim = append(a.interim, fmt.Sprint(resp.StatusCode, sortedLines(resp.Header)))
-			continue
-		}
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatalf("reading the body of the answer to %q: %v", req, err)
-		}
-		a.status, a.body = resp.StatusCode, string(body)
-		a.header = sortedLines(resp.Header, "Date")
-		a.trailer = sortedLines(resp.Trailer)
-		return a
+	w := readAnswers(bufio.NewReader(c), []string{method})[0]
+	if w.status == -1 {
+		t.Fatalf("reading the answer to %q: %s", req, w.body)
 	}
-	t.Fatal("too many interim answers")
-	return a
+	if strings.HasPrefix(w.body, "read error: ") {
+		t.Fatalf("reading the body of the answer to %q: %s", req, w.body)
+	}
+	return rawAnswer{interim: w.interim, status: w.status, header: w.header, body: w.body, trailer: w.trailer}
 }
 
 // TestFastPathMatchesReverseProxy sends the same requests through a

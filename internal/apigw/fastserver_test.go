@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -35,28 +36,20 @@ func (a wireAnswer) String() string {
 	return fmt.Sprintf("interim %q status %d framing %s\nheader %q\nbody %q\ntrailer %q", a.interim, a.status, a.framing, a.header, a.body, a.trailer)
 }
 
-// exchange writes data (one or more requests) on a new connection, reads
-// up to n answers, and reports whether the server then closed the
-// connection.
-func exchange(t *testing.T, addr, data string, methods []string) ([]wireAnswer, bool) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, data); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(c)
+// readAnswers reads an answer for each of methods (each after up to five
+// informational ones); a read that fails ends the list with status -1 and
+// the error as body.
+func readAnswers(br *bufio.Reader, methods []string) []wireAnswer {
 	var out []wireAnswer
 	for _, m := range methods {
 		var a wireAnswer
-		for {
+		for interim := 0; ; interim++ {
 			resp, err := http.ReadResponse(br, &http.Request{Method: m})
+			if err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && interim >= 5 {
+				err = errors.New("too many interim answers")
+			}
 			if err != nil {
-				return append(out, wireAnswer{status: -1, body: err.Error()}), true
+				return append(out, wireAnswer{status: -1, body: err.Error()})
 			}
 			if resp.StatusCode >= 100 && resp.StatusCode < 200 {
 				a.interim = append(a.interim, fmt.Sprint(resp.StatusCode, sortedLines(resp.Header)))
@@ -73,6 +66,28 @@ func exchange(t *testing.T, addr, data string, methods []string) ([]wireAnswer, 
 			break
 		}
 		out = append(out, a)
+	}
+	return out
+}
+
+// exchange writes data (one or more requests) on a new connection, reads
+// up to n answers, and reports whether the server then closed the
+// connection.
+func exchange(t *testing.T, addr, data string, methods []string) ([]wireAnswer, bool) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, data); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	out := readAnswers(br, methods)
+	if len(out) < len(methods) || out[len(out)-1].status == -1 {
+		return out, true
 	}
 	// Closed by the server: a read returns EOF at once; open: it waits.
 	_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))

@@ -162,6 +162,8 @@ type gwOpts struct {
 	dir      string
 	upstream string
 	deps     Deps
+	// tune, if set, sees the gateway before it serves.
+	tune func(*Gateway)
 }
 
 func startGW(t *testing.T, o gwOpts) *testGW {
@@ -189,6 +191,9 @@ func startGW(t *testing.T, o gwOpts) *testGW {
 	g, err := New(cfg.APIGateway, d)
 	if err != nil {
 		t.Fatalf("New: %v", err)
+	}
+	if o.tune != nil {
+		o.tune(g)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -161,19 +161,8 @@ func (g *Gateway) newProxy(cfg *config.APIGatewayConfig, rc config.APIRoute, r *
 // client could pass one as its own identity.
 func dropAliases(h http.Header, names ...string) {
 	for k := range h {
-		if strings.IndexByte(k, '_') < 0 {
-			continue
-		}
-		alias := strings.ReplaceAll(k, "_", "-")
-		if strings.EqualFold(alias, "Authorization") {
+		if strings.IndexByte(k, '_') >= 0 && isAlias(k, names...) {
 			delete(h, k)
-			continue
-		}
-		for _, n := range names {
-			if strings.EqualFold(alias, n) {
-				delete(h, k)
-				break
-			}
 		}
 	}
 }

@@ -63,6 +63,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	go g.sweepReplay(bctx)
 
 	errc := make(chan error, 2)
+	servers := 1 // goroutines that report on errc
 	var fs *fastServer
 	if g.fastServing() {
 		hand := newHandoff(ln.Addr())
@@ -76,6 +77,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		go func() { errc <- srv.Serve(hand) }()
 		go func() { errc <- fs.serve(ln) }()
+		servers = 2
 	} else {
 		go func() { errc <- srv.Serve(ln) }()
 	}
@@ -98,19 +100,12 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		// Long streams outlived the grace period; cut them.
 		_ = srv.Close()
 	}
-	for range 1 + btoi(fs != nil) {
+	for range servers {
 		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			return fmt.Errorf("API-key gateway: %w", err)
 		}
 	}
 	return nil
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // fastServing reports whether the fast server reads requests: when every

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/portcullis/portcullis/internal/filewatch"
 	"github.com/portcullis/portcullis/internal/store"
 )
 
@@ -33,18 +34,12 @@ type keyring struct {
 	lookups chan struct{}
 	logger  *slog.Logger
 
-	mu      sync.Mutex // serialises reloads
-	modTime time.Time  // of the version loaded
-	size    int64
+	mu     sync.Mutex        // serialises reloads
+	loaded filewatch.Version // the version loaded
 	// tried is the version the last reload read; bad the last broken
 	// version the watcher reported, so that it reports each one once
 	// while it keeps trying.
-	tried, bad fileVersion
-}
-
-type fileVersion struct {
-	modTime time.Time
-	size    int64
+	tried, bad filewatch.Version
 }
 
 const storeKeyCacheSize = 10000
@@ -69,13 +64,11 @@ func newKeyring(path string, st store.APIKeyStore, ttl time.Duration, logger *sl
 func (kr *keyring) reload() error {
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
-	var mt time.Time
-	var size int64
 	var mode os.FileMode
+	kr.tried = filewatch.Version{}
 	if fi, err := os.Stat(kr.path); err == nil {
-		mt, size, mode = fi.ModTime(), fi.Size(), fi.Mode()
+		kr.tried, mode = filewatch.Of(fi), fi.Mode()
 	}
-	kr.tried = fileVersion{mt, size}
 	ks, err := ReadKeyFile(kr.path)
 	if err != nil {
 		return err
@@ -84,7 +77,7 @@ func (kr *keyring) reload() error {
 		kr.logger.Warn("the API keys file holds every client's secret but others can read it: chmod 600 it",
 			"file", kr.path, "mode", mode.Perm().String())
 	}
-	kr.modTime, kr.size = mt, size
+	kr.loaded = kr.tried
 	kr.file.Store(&ks)
 	if kr.cache != nil {
 		kr.cache.Purge()
@@ -96,15 +89,11 @@ func (kr *keyring) reload() error {
 
 // changed reports whether the file's size or mtime moved since the last
 // load, and the version it has now.
-func (kr *keyring) changed() (bool, fileVersion) {
+func (kr *keyring) changed() (bool, filewatch.Version) {
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
-	fi, err := os.Stat(kr.path)
-	if err != nil {
-		return !kr.modTime.IsZero(), fileVersion{} // the file went away
-	}
-	v := fileVersion{fi.ModTime(), fi.Size()}
-	return !v.modTime.Equal(kr.modTime) || v.size != kr.size, v
+	v := filewatch.Stat(kr.path)
+	return !v.Equal(kr.loaded), v
 }
 
 // newFailure reports whether the version that failed to load is another
@@ -112,7 +101,7 @@ func (kr *keyring) changed() (bool, fileVersion) {
 func (kr *keyring) newFailure() bool {
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
-	if kr.tried.modTime.Equal(kr.bad.modTime) && kr.tried.size == kr.bad.size {
+	if kr.tried.Equal(kr.bad) {
 		return false
 	}
 	kr.bad = kr.tried
@@ -128,23 +117,15 @@ func (kr *keyring) newFailure() bool {
 func (kr *keyring) watch(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var seen fileVersion // the changed version of the previous check
-	pending := false
+	var settle filewatch.Settle
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			changed, v := kr.changed()
-			if !changed {
-				pending = false
+			if !settle.Ready(kr.changed()) {
 				continue
 			}
-			if !pending || !v.modTime.Equal(seen.modTime) || v.size != seen.size {
-				seen, pending = v, true // just changed, or still moving: look again next time
-				continue
-			}
-			pending = false
 			if err := kr.reload(); err != nil && kr.newFailure() {
 				kr.logger.Error("reloading API keys failed; keeping the keys already loaded", "err", err)
 			}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/authn"
+	"github.com/portcullis/portcullis/internal/filewatch"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -140,8 +141,9 @@ func (b *Backend) Reload() error {
 // file caught truncated or half written would drop users (and revoke
 // their sessions) until the next check.
 func (b *Backend) Watch(ctx context.Context, every time.Duration) {
-	var lastMod, seenMod time.Time
-	var lastSize, seenSize int64 = -1, -1
+	var loaded filewatch.Version
+	known := false // the first check loads whatever is there, once settled
+	var settle filewatch.Settle
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -150,21 +152,11 @@ func (b *Backend) Watch(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		fi, err := os.Stat(b.path)
-		var mod time.Time
-		var size int64
-		if err == nil {
-			mod, size = fi.ModTime(), fi.Size()
-		}
-		if mod.Equal(lastMod) && size == lastSize {
-			seenSize = -1
+		v := filewatch.Stat(b.path)
+		if !settle.Ready(!known || !v.Equal(loaded), v) {
 			continue
 		}
-		if !mod.Equal(seenMod) || size != seenSize {
-			seenMod, seenSize = mod, size // just changed, or still moving
-			continue
-		}
-		lastMod, lastSize, seenSize = mod, size, -1
+		loaded, known = v, true
 		if err := b.Reload(); err != nil {
 			b.logger.Error("htpasswd reload failed; keeping the previous users", "err", err)
 		}

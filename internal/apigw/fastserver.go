@@ -41,7 +41,7 @@ type fastServer struct {
 
 	mu      sync.Mutex
 	conns   map[*fastConn]struct{}
-	closing bool
+	closing atomic.Bool // set under mu, read without it on every request
 	wg      sync.WaitGroup
 }
 
@@ -75,7 +75,7 @@ func (s *fastServer) serve(ln net.Listener) error {
 		delay = 0
 		fc := &fastConn{c: c, remote: c.RemoteAddr().String()}
 		s.mu.Lock()
-		if s.closing {
+		if s.closing.Load() {
 			s.mu.Unlock()
 			c.Close()
 			continue
@@ -91,7 +91,7 @@ func (s *fastServer) serve(ln net.Listener) error {
 // their request, until ctx ends; then it closes them too.
 func (s *fastServer) shutdown(done <-chan struct{}) {
 	s.mu.Lock()
-	s.closing = true
+	s.closing.Store(true)
 	for fc := range s.conns {
 		if fc.idle.Load() {
 			_ = fc.c.SetReadDeadline(aLongTimeAgo)
@@ -119,11 +119,7 @@ func (s *fastServer) forget(fc *fastConn) {
 	s.wg.Done()
 }
 
-func (s *fastServer) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
-}
+func (s *fastServer) isClosing() bool { return s.closing.Load() }
 
 func (s *fastServer) serveConn(fc *fastConn) {
 	defer s.forget(fc)

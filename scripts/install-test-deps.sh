@@ -3,7 +3,7 @@
 # root on Debian (it is skipped, with a note, otherwise).
 set -euo pipefail
 
-pkgs=(docker.io docker-registry skopeo postgresql slapd ldap-utils redis-server wrk nginx-light
+pkgs=(docker.io docker-registry skopeo postgresql slapd ldap-utils redis-server wrk nginx-light haproxy
       apache2-utils busybox-static openssl curl ca-certificates util-linux)
 
 missing=()

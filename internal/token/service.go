@@ -331,10 +331,11 @@ func (s *Service) identifyRefresh(ctx context.Context, req *Request, ip netip.Ad
 		o.decision, o.reason = "unauthenticated", "refresh token expired"
 		return nil, http.StatusUnauthorized, bad
 	}
-	if rt.ClientID != req.ClientID {
-		o.decision, o.reason = "unauthenticated", "refresh token used by another client id"
-		return nil, http.StatusUnauthorized, bad
-	}
+	// The refresh token is not bound to the client id it was issued to:
+	// docker login stores it in ~/.docker/config.json, and Docker's
+	// containerd image store, skopeo/podman and crane refresh it under
+	// their own hard-coded ids. A client id is a self-asserted label, not
+	// a credential; it is only recorded for the session list.
 	id, ok, err := s.authn.LookupUser(ctx, rt.User)
 	if err != nil {
 		o.decision, o.reason = "error", err.Error()

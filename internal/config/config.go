@@ -82,7 +82,8 @@ type Token struct {
 	// published in the JWKS so keys rotate without downtime.
 	Keys []KeyConfig `yaml:"keys"`
 	// RefreshExpiration is how long a refresh token (docker's identity
-	// token) stays valid; 0 means no expiry.
+	// token) stays valid; 0 means no expiry. Unset, it is
+	// DefaultRefreshExpiration.
 	RefreshExpiration time.Duration `yaml:"refresh_expiration"`
 	// AllowHMAC permits HS256/384/512 signing keys. Docker registries
 	// cannot verify HMAC-signed tokens, so this is only for other
@@ -158,6 +159,10 @@ type AppTokens struct {
 	DefaultExpiry time.Duration `yaml:"default_expiry"`
 }
 
+// DefaultRefreshExpiration is token.refresh_expiration when the
+// configuration does not set it.
+const DefaultRefreshExpiration = 90 * 24 * time.Hour
+
 // Load reads the file at path (or the embedded default when path is "")
 // and returns the completed, validated configuration. dataDir, when not
 // empty, overrides data_dir.
@@ -176,6 +181,9 @@ func Load(path, dataDir string) (*Config, error) {
 // Parse is Load on bytes, with the environment given as a lookup function.
 func Parse(data []byte, dataDir string, env func(string) (string, bool)) (*Config, error) {
 	c := &Config{}
+	// Defaults whose zero value is a setting of its own ("0 = none") are
+	// put in before decoding, so that an explicit 0 is kept.
+	c.Token.RefreshExpiration = DefaultRefreshExpiration
 	if len(bytes.TrimSpace(data)) > 0 {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
@@ -244,7 +252,6 @@ func (c *Config) setDefaults() {
 	for i := range c.Token.Keys {
 		def(&c.Token.Keys[i].Alg, "ES256")
 	}
-	defDur(&c.Token.RefreshExpiration, 90*24*time.Hour)
 
 	if len(c.Authn.Chain) == 0 {
 		c.Authn.Chain = []AuthenticatorConfig{

@@ -157,3 +157,40 @@ func TestTokenRoutesDistinctAndFree(t *testing.T) {
 		t.Errorf("distinct routes refused: %v", err)
 	}
 }
+
+// token.refresh_expiration is documented as "0 = none": an explicit 0 must
+// not be replaced by the 90-day default, and a negative lifetime (which
+// the token service would also take as "never expires") is refused.
+func TestRefreshExpiration(t *testing.T) {
+	cases := []struct {
+		name string
+		yaml string
+		env  map[string]string
+		want time.Duration
+		err  string
+	}{
+		{name: "default", yaml: "", want: 90 * 24 * time.Hour},
+		{name: "set", yaml: "token:\n  refresh_expiration: 720h\n", want: 720 * time.Hour},
+		{name: "zero is none", yaml: "token:\n  refresh_expiration: 0s\n", want: 0},
+		{name: "zero from the environment", env: map[string]string{"PORTCULLIS_TOKEN_REFRESH_EXPIRATION": "0s"}, want: 0},
+		{name: "negative", yaml: "token:\n  refresh_expiration: -1h\n", err: "token.refresh_expiration"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+			c, err := Parse([]byte(tc.yaml), t.TempDir(), env)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("want an error naming %s, got %v", tc.err, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Token.RefreshExpiration != tc.want {
+				t.Fatalf("refresh_expiration %s, want %s", c.Token.RefreshExpiration, tc.want)
+			}
+		})
+	}
+}

@@ -80,7 +80,11 @@ func (t *template) match(rc *regexCache, s *Subject, name string) (bool, error) 
 	combos := 1
 	for i, k := range t.keys {
 		if k == "account" {
-			if s.Anonymous || s.Account == "" {
+			// An account holding "/" cannot be filled in: "alice/ci" in
+			// ${account}/** would reach alice/ci/app, which the same rule
+			// gives alice. A repository path component never holds "/",
+			// so no real namespace is lost.
+			if s.Anonymous || s.Account == "" || strings.IndexByte(s.Account, '/') >= 0 {
 				return false, nil
 			}
 			account[0] = s.Account

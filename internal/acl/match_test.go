@@ -148,7 +148,12 @@ func TestMatchFields(t *testing.T) {
 
 		// injection attempts: the value is always a literal
 		{"inject doublestar account", Match{Name: "${account}/**"}, user("x/**"), "repository:x/anything/else:pull", ""},
-		{"inject doublestar account literal", Match{Name: "${account}/**"}, user("x/**"), "repository:x/**/app:pull", "pull"},
+		{"inject doublestar account literal", Match{Name: "${account}/**"}, user("x/**"), "repository:x/**/app:pull", ""},
+		// An account holding "/" would own part of another account's area:
+		// "alice/ci" would get alice/ci/app, which ${account}/** gives alice.
+		{"account with slash into parent area", Match{Name: "${account}/**"}, user("alice/ci"), "repository:alice/ci/app:pull", ""},
+		{"account with slash exact", Match{Name: "home/${account}"}, user("alice/ci"), "repository:home/alice/ci:pull", ""},
+		{"account with slash regex", Match{Name: "/${account}-.+/"}, user("a/b"), "repository:a/b-x:pull", ""},
 		{"inject star account", Match{Name: "${account}"}, user("*"), "repository:bob:pull", ""},
 		{"inject question account", Match{Name: "${account}/x"}, user("?"), "repository:b/x:pull", ""},
 		{"inject class account", Match{Name: "${account}/x"}, user("[a-z]"), "repository:b/x:pull", ""},

@@ -92,6 +92,12 @@ func TestACLCheckDefaultRules(t *testing.T) {
 			t.Fatalf("output:\n%s\nwant %q", out, w)
 		}
 	}
+	// An account named with a "/" does not own a part of another
+	// account's repositories.
+	out, err = runACLCLI(t, "", "acl", "check", "--account", "alice/ci", "--scope", "repository:alice/ci/app:pull,push")
+	if err != nil || !strings.Contains(out, "granted: nothing granted") {
+		t.Fatalf("account alice/ci: %v\n%s", err, out)
+	}
 	out, err = runACLCLI(t, "", "acl", "check", "--account", "root", "--admin", "--scope", "registry:catalog:*")
 	if err != nil || !strings.Contains(out, "granted: *\n  rule:    default acl[0]") {
 		t.Fatalf("admin: %v\n%s", err, out)

@@ -45,6 +45,13 @@ var testUsers = map[string]string{
 // base config) on a free port, with a TLS certificate from a test CA.
 func startPortcullis(t *testing.T, extraYAML string) *instance {
 	t.Helper()
+	return startPortcullisServer(t, "", extraYAML)
+}
+
+// startPortcullisServer is startPortcullis with more keys of the server
+// section (indented YAML lines, for example "  trusted_proxies: [...]\n").
+func startPortcullisServer(t *testing.T, serverYAML, extraYAML string) *instance {
+	t.Helper()
 	dir := t.TempDir()
 	ca := testenv.NewCA(t, "portcullis test CA")
 	leaf := ca.Issue(t, "localhost", "localhost", "127.0.0.1")
@@ -64,7 +71,7 @@ func startPortcullis(t *testing.T, extraYAML string) *instance {
 	yaml := fmt.Sprintf(`data_dir: %s
 server:
   addr: 127.0.0.1:%d
-authn:
+%sauthn:
   bcrypt_cost: 4
   chain:
     - type: apptoken
@@ -72,7 +79,7 @@ authn:
       path: %s
       admins: [carol]
     - type: db
-`, dir, testenv.FreePort(t), filepath.Join(dir, "htpasswd")) + extraYAML
+`, dir, testenv.FreePort(t), serverYAML, filepath.Join(dir, "htpasswd")) + extraYAML
 	cfg, err := config.Parse([]byte(yaml), "", func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, yaml)

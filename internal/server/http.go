@@ -77,6 +77,10 @@ func securityHeaders(h http.Handler) http.Handler {
 
 // clientIPFunc returns the client address: the peer, or, when the peer is
 // a trusted proxy, the right-most X-Forwarded-For entry that is not one.
+// An entry may carry a port (some proxies write 192.0.2.7:4711 or
+// [2001:db8::7]:4711). An entry that names no address makes the client
+// unknown (it matches no ACL ip list): answering with the proxy's own
+// address instead would give every client behind it the proxy's rights.
 func clientIPFunc(trusted []string) func(*http.Request) netip.Addr {
 	var nets []netip.Prefix
 	for _, t := range trusted {
@@ -100,18 +104,32 @@ func clientIPFunc(trusted []string) func(*http.Request) netip.Addr {
 		if len(nets) == 0 || !isTrusted(peer) {
 			return peer
 		}
-		xff := r.Header.Values("X-Forwarded-For")
-		parts := strings.Split(strings.Join(xff, ","), ",")
+		xff := strings.Join(r.Header.Values("X-Forwarded-For"), ",")
+		if strings.TrimSpace(xff) == "" {
+			return peer
+		}
+		parts := strings.Split(xff, ",")
 		for i := len(parts) - 1; i >= 0; i-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
-			if err != nil {
-				return peer
+			a, ok := forwardedAddr(strings.TrimSpace(parts[i]))
+			if !ok {
+				return netip.Addr{}
 			}
-			a = a.Unmap()
 			if !isTrusted(a) {
 				return a
 			}
 		}
 		return peer
 	}
+}
+
+// forwardedAddr parses one X-Forwarded-For entry: an address, or an
+// address and port.
+func forwardedAddr(s string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
 }

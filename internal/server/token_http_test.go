@@ -234,3 +234,37 @@ func TestTokenEndpoint(t *testing.T) {
 		}
 	})
 }
+
+// TestMalformedFormKeepsSecretsOutOfLog: a client that does not encode the
+// form (curl -d "password=$PASS") sends a password holding "%" raw; the
+// 400 and the log must not quote the part of the body that failed, which
+// is a piece of the password.
+func TestMalformedFormKeepsSecretsOutOfLog(t *testing.T) {
+	in := startPortcullis(t, publicACL)
+	cases := []struct{ name, body, secret string }{
+		{"bad escape in password", "grant_type=password&username=alice&password=s3%Qrt-pass&service=registry", "%Qr"},
+		{"bad escape in refresh token", "grant_type=refresh_token&refresh_token=pcrt_%G1abc&service=registry", "%G1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := in.client.Post(in.base+"/token", "application/x-www-form-urlencoded", strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("status %d %s", resp.StatusCode, b)
+			}
+			if strings.Contains(string(b), tc.secret) {
+				t.Fatalf("response quotes the secret: %s", b)
+			}
+			if !strings.Contains(string(b), "form") {
+				t.Fatalf("response does not say the form is malformed: %s", b)
+			}
+			if strings.Contains(in.Logs(), tc.secret) {
+				t.Fatalf("log quotes the secret:\n%s", in.Logs())
+			}
+		})
+	}
+}

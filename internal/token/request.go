@@ -107,6 +107,13 @@ func parsePost(r *http.Request) (*Request, error) {
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
+		// An escape error quotes the bytes that failed, which belong to a
+		// password or refresh token sent unencoded: say what is wrong
+		// without them (the message is logged and answered).
+		var esc url.EscapeError
+		if errors.As(err, &esc) {
+			return nil, badRequest("form: a value holds %% not followed by two hex digits; percent-encode every value")
+		}
 		return nil, badRequest("form: %v", err)
 	}
 	req := &Request{}

@@ -123,5 +123,14 @@ type UserLookup interface {
 	LookupUser(ctx context.Context, user string) (id *Identity, ok bool, err error)
 }
 
+// LookupLimited is implemented by a UserLookup that, as configured, may be
+// unable to look users up at all (a directory without a service account
+// answers every lookup "unknown"). Refresh tokens are not issued for its
+// users: the client would drop the password for a token that can never be
+// used.
+type LookupLimited interface {
+	CanLookupUsers() bool
+}
+
 // ErrBackend wraps failures of a backend (as opposed to wrong credentials).
 var ErrBackend = errors.New("authentication backend unavailable")

@@ -156,8 +156,13 @@ func (c *Chain) LookupUser(ctx context.Context, user string) (*Identity, bool, e
 func (c *Chain) CanLookup(source string) bool {
 	for _, l := range c.links {
 		if l.Authenticator.Name() == source {
-			_, ok := l.Authenticator.(UserLookup)
-			return ok
+			if _, ok := l.Authenticator.(UserLookup); !ok {
+				return false
+			}
+			if ll, ok := l.Authenticator.(LookupLimited); ok {
+				return ll.CanLookupUsers()
+			}
+			return true
 		}
 	}
 	return false

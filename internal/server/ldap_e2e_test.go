@@ -81,6 +81,9 @@ type ldapSetup struct {
 	cache     string // authn.cache value
 	onError   string
 	ldapExtra []string // more keys of the ldap section
+	// directBind binds users at uid={username},ou=people,... without a
+	// service account (no bind_dn, no user_filter).
+	directBind bool
 }
 
 // startLDAPPortcullis runs Portcullis with the LDAP chain above against s.
@@ -104,6 +107,12 @@ func startLDAPPortcullis(t *testing.T, s *testenv.Slapd, o ldapSetup) *instance 
 	}
 	chain := strings.NewReplacer("@CACHE@", o.cache, "@ONERROR@", o.onError, "@URL@", s.URL, "@CA@", s.CAFile,
 		"@LDAPEXTRA@\n", extra.String(), "@BUILDERHASH@", string(h)).Replace(ldapChainYAML)
+	if o.directBind {
+		chain = strings.NewReplacer(
+			"        bind_dn: cn=portcullis-svc,ou=services,dc=example,dc=org\n        bind_password: svc-secret\n", "",
+			"user_filter: (&(objectClass=inetOrgPerson)(uid={username}))", "user_dn_template: uid={username},ou=people,dc=example,dc=org",
+		).Replace(chain)
+	}
 
 	dir := t.TempDir()
 	ca := testenv.NewCA(t, "portcullis test CA")
@@ -432,6 +441,32 @@ func TestLDAPAppAndRefreshTokens(t *testing.T) {
 		t.Fatalf("refresh with the directory down: %d", st)
 	}
 	wantToken(t, in, "bob", appTok, "repository:team-b/app:push", 503)
+}
+
+// TestLDAPDirectBindLoginKeepsPassword: without a service account the
+// directory's users cannot be looked up again, so a refresh token could
+// never be used. docker login must then get no refresh token, so that it
+// keeps the password; with one it would drop the password and every push
+// and pull after the login would fail.
+func TestLDAPDirectBindLoginKeepsPassword(t *testing.T) {
+	s := startLDAPDirectory(t)
+	in := startLDAPPortcullis(t, s, ldapSetup{directBind: true})
+	resp, tr, body := in.getToken(t, "/token", "bob", "bob-pw", url.Values{"service": {in.cfg.Token.Service},
+		"account": {"bob"}, "client_id": {"docker"}, "offline_token": {"true"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("direct-bind login: %d %s", resp.StatusCode, body)
+	}
+	if tr.RefreshToken != "" {
+		r, err := in.client.PostForm(in.realm, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken},
+			"client_id": {"docker"}, "service": {in.cfg.Token.Service}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		t.Fatalf("login returned a refresh token, and refreshing it answers %d", r.StatusCode)
+	}
+	// The password keeps working (it is what docker now stores).
+	wantToken(t, in, "bob", "bob-pw", "repository:team-b/app:push", 200, "push")
 }
 
 // TestLDAPOutageUnderLoad stops and restarts slapd while clients keep

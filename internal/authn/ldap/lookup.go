@@ -13,6 +13,12 @@ import (
 
 var _ authn.UserLookup = (*Backend)(nil)
 
+var _ authn.LookupLimited = (*Backend)(nil)
+
+// CanLookupUsers implements authn.LookupLimited: users can be looked up
+// only as the service account (bind_dn).
+func (b *Backend) CanLookupUsers() bool { return b.cfg.BindDN != "" }
+
 // LookupUser implements authn.UserLookup: it reads the user's entry as the
 // service account, without the user's password, so that app tokens and
 // refresh tokens of directory users keep their labels and stop working as

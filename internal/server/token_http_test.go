@@ -154,14 +154,19 @@ func TestTokenEndpoint(t *testing.T) {
 	})
 
 	t.Run("bad requests", func(t *testing.T) {
-		for name, q := range map[string]url.Values{
-			"unknown service":  {"service": {"other"}},
-			"bad scope":        {"scope": {"repository:nope"}},
-			"account mismatch": {"service": {"registry"}, "account": {"bob"}},
+		for _, tc := range []struct {
+			name string
+			q    url.Values
+			// the message must say what to fix
+			want string
+		}{
+			{"unknown service", url.Values{"service": {"other"}}, `unknown service \"other\": this server issues tokens for service \"registry\"`},
+			{"bad scope", url.Values{"scope": {"repository:nope"}}, "want type:name:actions"},
+			{"account mismatch", url.Values{"service": {"registry"}, "account": {"bob"}}, "account parameter does not match"},
 		} {
-			resp, _, body := in.getToken(t, "/token", "alice", alice, q)
-			if resp.StatusCode != 400 {
-				t.Errorf("%s: status %d %s", name, resp.StatusCode, body)
+			resp, _, body := in.getToken(t, "/token", "alice", alice, tc.q)
+			if resp.StatusCode != 400 || !strings.Contains(string(body), tc.want) {
+				t.Errorf("%s: status %d %s, want 400 saying %s", tc.name, resp.StatusCode, body, tc.want)
 			}
 		}
 	})

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -179,7 +180,11 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, o *outcome) int 
 		service = s.settings.Services[0]
 	} else if !slices.Contains(s.settings.Services, service) {
 		o.decision, o.reason = "bad_request", "unknown service"
-		msg := fmt.Sprintf("unknown service %q", service)
+		// Name what is accepted: the usual cause is a registry whose
+		// auth.token.service differs from token.service. Service names
+		// are no secret (registries send them in every challenge).
+		msg := fmt.Sprintf("unknown service %q: this server issues tokens for service %s (the registry's auth.token.service must name one)",
+			service, quotedList(s.settings.Services))
 		writeError(w, http.StatusBadRequest, "UNSUPPORTED", "invalid_request", msg)
 		return http.StatusBadRequest
 	}
@@ -402,4 +407,16 @@ func accessStrings(a []Access) []string {
 		out[i] = Scope(x).String()
 	}
 	return out
+}
+
+// quotedList renders names as "a", "b" or "c".
+func quotedList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	if len(q) < 2 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }

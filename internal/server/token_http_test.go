@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -163,6 +164,11 @@ func TestTokenEndpoint(t *testing.T) {
 			{"unknown service", url.Values{"service": {"other"}}, `unknown service \"other\": this server issues tokens for service \"registry\"`},
 			{"bad scope", url.Values{"scope": {"repository:nope"}}, "want type:name:actions"},
 			{"account mismatch", url.Values{"service": {"registry"}, "account": {"bob"}}, "account parameter does not match"},
+			{"too many actions in one scope", url.Values{"scope": {manyActions(17, ",")}}, "too many actions"},
+			// Scopes naming the same repository are merged: the merged
+			// scope has the same bound as one scope.
+			{"too many actions over merged scopes", url.Values{"scope": {manyActions(17, " ")}}, "too many actions"},
+			{"too many actions over repeated parameters", url.Values{"scope": strings.Fields(manyActions(17, " "))}, "too many actions"},
 		} {
 			resp, _, body := in.getToken(t, "/token", "alice", alice, tc.q)
 			if resp.StatusCode != 400 || !strings.Contains(string(body), tc.want) {
@@ -272,4 +278,19 @@ func TestMalformedFormKeepsSecretsOutOfLog(t *testing.T) {
 			}
 		})
 	}
+}
+
+// manyActions is n distinct actions on alice/app, joined by sep: "," gives
+// one scope, " " one scope per action.
+func manyActions(n int, sep string) string {
+	parts := make([]string, n)
+	for i := range parts {
+		a := "act" + strconv.Itoa(i)
+		if sep == "," && i > 0 {
+			parts[i] = a
+		} else {
+			parts[i] = "repository:alice/app:" + a
+		}
+	}
+	return strings.Join(parts, sep)
 }

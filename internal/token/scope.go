@@ -113,6 +113,12 @@ func ParseScopes(values []string) ([]Scope, error) {
 							out[i].Actions = append(out[i].Actions, a)
 						}
 					}
+					// The merged scope has the bound of one scope; without
+					// it a request of many one-action scopes on one name
+					// built an action list of thousands.
+					if len(out[i].Actions) > maxActions {
+						return nil, fmt.Errorf("scope %q: too many actions", out[i].Type+":"+out[i].Name)
+					}
 					merged = true
 					break
 				}

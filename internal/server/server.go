@@ -84,6 +84,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, out io.Wr
 		return nil, err
 	}
 	s.keySet = ks
+	warnSigningCertExpiry(logger, cfg, ks, time.Now())
 	if err := writeJWKS(cfg, ks); err != nil {
 		return nil, err
 	}
@@ -320,6 +321,7 @@ func (s *Server) Reload() {
 		s.logger.Error("reloading signing keys failed; keeping the previous ones", "err", err)
 	} else {
 		s.tokens.SetKeys(ks)
+		warnSigningCertExpiry(s.logger, s.cfg, ks, time.Now())
 		s.mu.Lock()
 		s.keySet = ks
 		s.mu.Unlock()
@@ -367,6 +369,34 @@ func loadKeys(cfg *config.Config, out io.Writer) (*keys.Set, error) {
 		all = append(all, k)
 	}
 	return keys.NewSet(all, signer)
+}
+
+// certExpiryWarning is how long ahead an expiring signing certificate is
+// reported.
+const certExpiryWarning = 30 * 24 * time.Hour
+
+// warnSigningCertExpiry reports a signing certificate that has expired or
+// soon will: registries verify the x5c chain and refuse every token once
+// it has, and nothing else would tell the operator why pushes and pulls
+// fail. A key without a chain in its tokens (omit_x5c) is not concerned.
+func warnSigningCertExpiry(logger *slog.Logger, cfg *config.Config, ks *keys.Set, now time.Time) {
+	na := ks.Signer.NotAfter()
+	if na.IsZero() {
+		return
+	}
+	cert := ""
+	for i, k := range ks.All {
+		if k == ks.Signer && i < len(cfg.Token.Keys) {
+			cert = cfg.Token.Keys[i].Cert
+		}
+	}
+	attrs := []any{"cert", cert, "kid", ks.Signer.KID, "not_after", na.UTC().Format(time.RFC3339)}
+	switch {
+	case !now.Before(na):
+		logger.Error("token signing certificate has expired: registries refuse its tokens; replace it (portcullis keys generate) and update the registries' rootcertbundle", attrs...)
+	case na.Sub(now) < certExpiryWarning:
+		logger.Warn("token signing certificate expires soon: registries will refuse its tokens then; rotate the key (portcullis keys generate)", attrs...)
+	}
 }
 
 // writeJWKS writes DATA_DIR/jwks.json for registries configured with

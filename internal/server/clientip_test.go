@@ -63,3 +63,29 @@ acl:
 		})
 	}
 }
+
+// TestUnknownClientAddressInSessions: a login whose client address is
+// unknown records no address for the session (the list shows "-"), not
+// Go's "invalid IP".
+func TestUnknownClientAddressInSessions(t *testing.T) {
+	in := startPortcullisServer(t, "  trusted_proxies: [127.0.0.1/32]\n", publicACL)
+	q := url.Values{"service": {"registry"}, "account": {"alice"}, "client_id": {"docker"}, "offline_token": {"true"}}
+	req, _ := http.NewRequest("GET", in.base+"/token?"+q.Encode(), nil)
+	req.SetBasicAuth("alice", testUsers["alice"])
+	req.Header.Set("X-Forwarded-For", "unknown")
+	resp, err := in.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	ss, err := in.srv.Store().ListRefreshTokens(t.Context(), "alice")
+	if err != nil || len(ss) != 1 {
+		t.Fatalf("sessions %+v %v", ss, err)
+	}
+	if ss[0].LastUsedAddr != "" {
+		t.Fatalf("session address %q, want none", ss[0].LastUsedAddr)
+	}
+}

@@ -352,7 +352,7 @@ func (s *Service) identifyRefresh(ctx context.Context, req *Request, ip netip.Ad
 	}
 	o.source = id.Source
 	if s.usage != nil {
-		s.usage.Record(hash[:], s.now(), ip.String())
+		s.usage.Record(hash[:], s.now(), addrString(ip))
 	}
 	cp := *id
 	cp.Kind, cp.CredentialID = authn.KindRefreshToken, "refresh:"+rt.ID
@@ -382,7 +382,7 @@ func (s *Service) issueRefresh(ctx context.Context, req *Request, id *authn.Iden
 	hash := sha256.Sum256([]byte(tok))
 	rt := store.RefreshToken{
 		ID: hex.EncodeToString(idb[:]), User: id.Account, ClientID: req.ClientID, Hash: hash[:],
-		CreatedAt: now, LastUsedAt: now, LastUsedAddr: ip.String(),
+		CreatedAt: now, LastUsedAt: now, LastUsedAddr: addrString(ip),
 	}
 	if s.settings.RefreshExpiration > 0 {
 		rt.ExpiresAt = now.Add(s.settings.RefreshExpiration)
@@ -407,6 +407,15 @@ func accessStrings(a []Access) []string {
 		out[i] = Scope(x).String()
 	}
 	return out
+}
+
+// addrString is the address as sessions record it: "" when unknown
+// (netip writes "invalid IP").
+func addrString(ip netip.Addr) string {
+	if !ip.IsValid() {
+		return ""
+	}
+	return ip.String()
 }
 
 // quotedList renders names as "a", "b" or "c".

@@ -72,6 +72,9 @@ func (c *Config) Validate() error {
 	if c.Token.Expiration > 24*time.Hour {
 		v.Errorf("token.expiration", "must be at most 24h, got %s", c.Token.Expiration)
 	}
+	if c.Token.RefreshLifetime() < 0 {
+		v.Errorf("token.refresh_expiration", "must not be negative (0 means refresh tokens do not expire), got %s", c.Token.RefreshLifetime())
+	}
 	seenRoutes := map[string]string{}
 	for i, r := range append([]string{c.Token.Route}, c.Token.Aliases...) {
 		path := "token.route"

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/acl"
@@ -82,8 +83,9 @@ type Token struct {
 	// published in the JWKS so keys rotate without downtime.
 	Keys []KeyConfig `yaml:"keys"`
 	// RefreshExpiration is how long a refresh token (docker's identity
-	// token) stays valid; 0 means no expiry.
-	RefreshExpiration time.Duration `yaml:"refresh_expiration"`
+	// token) stays valid; default 90 days, an explicit 0 means no expiry
+	// (see RefreshLifetime).
+	RefreshExpiration *time.Duration `yaml:"refresh_expiration"`
 	// AllowHMAC permits HS256/384/512 signing keys. Docker registries
 	// cannot verify HMAC-signed tokens, so this is only for other
 	// consumers that share the secret.
@@ -93,6 +95,19 @@ type Token struct {
 	// rootcertbundle only, so a 3.x registry configured with a JWKS and no
 	// bundle needs tokens that carry just the kid.
 	OmitX5C bool `yaml:"omit_x5c"`
+}
+
+// DefaultRefreshExpiration is the refresh-token lifetime when
+// token.refresh_expiration is not given.
+const DefaultRefreshExpiration = 90 * 24 * time.Hour
+
+// RefreshLifetime is the refresh-token lifetime: the default when
+// refresh_expiration was not given, 0 (no expiry) when it was given as 0.
+func (t Token) RefreshLifetime() time.Duration {
+	if t.RefreshExpiration == nil {
+		return DefaultRefreshExpiration
+	}
+	return *t.RefreshExpiration
 }
 
 // KeyConfig is one signing key.
@@ -106,8 +121,8 @@ type KeyConfig struct {
 // Authn configures the authentication chain.
 type Authn struct {
 	// Chain is the ordered list of authenticators. Empty means the
-	// default: app tokens, static users, DATA_DIR/htpasswd when it exists,
-	// database users.
+	// default: app tokens, DATA_DIR/htpasswd (a missing file holds no
+	// users), database users.
 	Chain      []AuthenticatorConfig `yaml:"chain"`
 	Cache      CacheConfig           `yaml:"cache"`
 	BcryptCost int                   `yaml:"bcrypt_cost"`
@@ -180,6 +195,10 @@ func Parse(data []byte, dataDir string, env func(string) (string, bool)) (*Confi
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+			if strings.Contains(err.Error(), "into time.Duration") {
+				// yaml reads "ttl: 0" or "ttl: 300" as a number.
+				return nil, fmt.Errorf("parse config: %w (a duration needs a unit: 0s, 90s, 5m, 24h)", err)
+			}
 			return nil, fmt.Errorf("parse config: %w", err)
 		}
 	}
@@ -244,7 +263,6 @@ func (c *Config) setDefaults() {
 	for i := range c.Token.Keys {
 		def(&c.Token.Keys[i].Alg, "ES256")
 	}
-	defDur(&c.Token.RefreshExpiration, 90*24*time.Hour)
 
 	if len(c.Authn.Chain) == 0 {
 		c.Authn.Chain = []AuthenticatorConfig{

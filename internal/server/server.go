@@ -132,7 +132,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, out io.Wr
 	services := append([]string{cfg.Token.Service}, cfg.Token.Services...)
 	s.tokens, err = token.New(token.Settings{
 		Issuer: cfg.Token.Issuer, Services: services, Expiration: cfg.Token.Expiration,
-		RefreshExpiration: cfg.Token.RefreshExpiration,
+		RefreshExpiration: cfg.Token.RefreshLifetime(),
 	}, token.Deps{
 		Keys: ks, ACL: compiled, Authn: chain, Refresh: st, Usage: s.usage,
 		Limit: apptoken.ScopeAllows, Logger: logger, Metrics: token.NewMetrics(s.reg),

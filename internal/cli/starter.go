@@ -40,7 +40,7 @@ authn:
   chain:
     - type: apptoken          # application tokens used as passwords
     - type: htpasswd
-      path: @DATA@/htpasswd   # htpasswd -B @DATA@/htpasswd alice
+      path: @DATA@/htpasswd   # new file: htpasswd -cB @DATA@/htpasswd alice (more users: -B, no -c)
       admins: []
     - type: db                # users managed with portcullis user add
     # - type: static

@@ -103,7 +103,7 @@ and stack.yml. The CA's private key is not kept.`,
 					return err
 				}
 				if !cfg.Engine.HasEnginePolicy(policy) {
-					return fmt.Errorf("unknown policy %q (configured: %s)", policy, strings.Join(cfg.Engine.EnginePolicyNames(), ", "))
+					return a.unknownPolicy(cfg, policy)
 				}
 			}
 			st, err := a.Store(ctx)

@@ -393,3 +393,28 @@ func TestEngineUnknownPolicyWithoutConfigNamesTheFlag(t *testing.T) {
 		t.Errorf("with a config file: %v", err)
 	}
 }
+
+// engine init's "then: portcullis serve --config F" names a file that the
+// printed lines say how to make.
+func TestEngineInitNamesTheConfigFile(t *testing.T) {
+	t.Setenv("PORTCULLIS_CONFIG", "")
+	dir := t.TempDir()
+	out, err := runKeysCLI(t, "--data-dir", dir, "engine", "init", "--host", "localhost", "--no-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "Save this as portcullis.yaml") || !strings.Contains(out, "then: portcullis serve --config portcullis.yaml") {
+		t.Errorf("without a config file:\n%s", out)
+	}
+	conf := filepath.Join(t.TempDir(), "gw.yaml")
+	if err := os.WriteFile(conf, []byte("log: {level: info}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runKeysCLI(t, "--data-dir", t.TempDir(), "--config", conf, "engine", "init", "--host", "localhost", "--no-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "Add this to "+conf) || !strings.Contains(out, "then: portcullis serve --config "+conf) {
+		t.Errorf("with --config %s:\n%s", conf, out)
+	}
+}

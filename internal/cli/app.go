@@ -23,9 +23,10 @@ type App struct {
 	Stdout io.Writer
 	Stderr io.Writer
 
-	cfg    *config.Config
-	st     store.Store
-	logger *slog.Logger
+	cfg     *config.Config
+	cfgFile string // the file cfg was read from; "" for the embedded default
+	st      store.Store
+	logger  *slog.Logger
 }
 
 // Config loads the configuration once.
@@ -44,7 +45,7 @@ func (a *App) Config() (*config.Config, error) {
 	for _, w := range config.UnknownEnv(os.Environ(), cfg.Engine.TokenEnv) {
 		fmt.Fprintln(a.Stderr, "warning:", w)
 	}
-	a.cfg = cfg
+	a.cfg, a.cfgFile = cfg, path
 	return cfg, nil
 }
 

@@ -63,7 +63,7 @@ users their own namespace ${account}/**, anonymous nothing).`,
 			defer signal.Stop(hup)
 			go func() {
 				for range hup {
-					logger.Info("SIGHUP: reloading")
+					logger.Info("SIGHUP: reloading htpasswd, signing-key and API-key files (the config file is read only at start)")
 					srv.Reload()
 				}
 			}()

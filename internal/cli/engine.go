@@ -66,7 +66,7 @@ func createEngineToken(ctx context.Context, a *App, name, policy string, expires
 		return "", store.EngineToken{}, err
 	}
 	if !cfg.Engine.HasEnginePolicy(policy) {
-		return "", store.EngineToken{}, fmt.Errorf("unknown policy %q (configured: %s)", policy, strings.Join(cfg.Engine.EnginePolicyNames(), ", "))
+		return "", store.EngineToken{}, a.unknownPolicy(cfg, policy)
 	}
 	st, err := a.Store(ctx)
 	if err != nil {
@@ -88,6 +88,16 @@ func createEngineToken(ctx context.Context, a *App, name, policy string, expires
 		return "", t, fmt.Errorf("store engine token: %w", err)
 	}
 	return secret, t, nil
+}
+
+// unknownPolicy refuses a policy name the configuration does not define;
+// without a config file it says where named policies come from.
+func (a *App) unknownPolicy(cfg *config.Config, policy string) error {
+	names := strings.Join(cfg.Engine.EnginePolicyNames(), ", ")
+	if a.cfgFile == "" {
+		return fmt.Errorf("unknown policy %q: no config file was given, so only the built-in policies exist (%s); named policies come from engine.policies of your config file: pass --config FILE or set PORTCULLIS_CONFIG", policy, names)
+	}
+	return fmt.Errorf("unknown policy %q (configured in %s: %s)", policy, a.cfgFile, names)
 }
 
 func checkTokenName(name string) error {

@@ -32,6 +32,7 @@ const containerUID = 65532
 // engineInit is what `engine init` made, for printing the set-up.
 type engineInit struct {
 	cfg        *config.Config
+	cfgFile    string // the config file this command read; "" for none
 	certDir    string
 	hosts      []string
 	notAfter   time.Time
@@ -103,7 +104,7 @@ and stack.yml. The CA's private key is not kept.`,
 					return err
 				}
 				if !cfg.Engine.HasEnginePolicy(policy) {
-					return fmt.Errorf("unknown policy %q (configured: %s)", policy, strings.Join(cfg.Engine.EnginePolicyNames(), ", "))
+					return a.unknownPolicy(cfg, policy)
 				}
 			}
 			st, err := a.Store(ctx)
@@ -125,7 +126,7 @@ and stack.yml. The CA's private key is not kept.`,
 				return err
 			}
 			in := &engineInit{
-				cfg: cfg, certDir: certDir, hosts: all, notAfter: certNotAfter(certs.Cert),
+				cfg: cfg, cfgFile: a.cfgFile, certDir: certDir, hosts: all, notAfter: certNotAfter(certs.Cert),
 				publicHost: all[0], port: port, image: image,
 			}
 			if !noToken {
@@ -364,12 +365,18 @@ func (in *engineInit) print(w io.Writer) {
 	p("Check with: docker --context portcullis version\n")
 
 	p("\n== Gateway: portcullis serve ==\n")
-	p("Configuration (same data_dir and store as this command):\n\n")
+	file := in.cfgFile
+	if file == "" {
+		file = "portcullis.yaml"
+		p("Save this as %s (same data_dir and store as this command):\n\n", file)
+	} else {
+		p("Add this to %s (same data_dir and store as this command):\n\n", file)
+	}
 	p("  data_dir: %s\n  engine:\n    enabled: true\n    addr: \":%s\"\n", in.cfg.DataDir, in.port)
 	p("    tls_cert: %s\n    tls_key: %s\n", filepath.Join(in.certDir, "cert.pem"), filepath.Join(in.certDir, "key.pem"))
 	p("    upstream: %s\n", in.cfg.Engine.Upstream)
 	p("    # policies: {ci: {allow: {containers: [\"*\"], images: [read]}, container_create: {bind_prefixes: [/srv/ci]}}}\n")
-	p("\nthen: portcullis serve --config portcullis.yaml\n")
+	p("\nthen: portcullis serve --config %s\n", file)
 
 	user, chown := in.user()
 	p("\n== Gateway in a container (image built from the repository's Dockerfile) ==\n")

@@ -369,3 +369,52 @@ func TestEngineInitAgainstGateway(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// A named policy lives in a config file; run without one (the embedded
+// default), the refusal says where policies come from.
+func TestEngineUnknownPolicyWithoutConfigNamesTheFlag(t *testing.T) {
+	t.Setenv("PORTCULLIS_CONFIG", "")
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"engine", "token", "create", "--name", "ci", "--policy", "ci"},
+		{"engine", "init", "--host", "localhost", "--policy", "ci"},
+	} {
+		_, err := runKeysCLI(t, append([]string{"--data-dir", dir}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), `unknown policy "ci"`) || !strings.Contains(err.Error(), "--config") {
+			t.Errorf("%v without a config file: %v", args, err)
+		}
+	}
+	conf := filepath.Join(dir, "portcullis.yaml")
+	if err := os.WriteFile(conf, []byte("engine:\n  policies: {ci: {allow: {containers: [read]}}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := runKeysCLI(t, "--data-dir", dir, "--config", conf, "engine", "token", "create", "--name", "x", "--policy", "nope")
+	if err == nil || strings.Contains(err.Error(), "--config") || !strings.Contains(err.Error(), "full, read-only, ci") {
+		t.Errorf("with a config file: %v", err)
+	}
+}
+
+// engine init's "then: portcullis serve --config F" names a file that the
+// printed lines say how to make.
+func TestEngineInitNamesTheConfigFile(t *testing.T) {
+	t.Setenv("PORTCULLIS_CONFIG", "")
+	dir := t.TempDir()
+	out, err := runKeysCLI(t, "--data-dir", dir, "engine", "init", "--host", "localhost", "--no-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "Save this as portcullis.yaml") || !strings.Contains(out, "then: portcullis serve --config portcullis.yaml") {
+		t.Errorf("without a config file:\n%s", out)
+	}
+	conf := filepath.Join(t.TempDir(), "gw.yaml")
+	if err := os.WriteFile(conf, []byte("log: {level: info}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runKeysCLI(t, "--data-dir", t.TempDir(), "--config", conf, "engine", "init", "--host", "localhost", "--no-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "Add this to "+conf) || !strings.Contains(out, "then: portcullis serve --config "+conf) {
+		t.Errorf("with --config %s:\n%s", conf, out)
+	}
+}

@@ -77,7 +77,9 @@ certificate refuse tokens signed by the new key until they are updated.`,
 			if err := k.Save(outKey, outCert); err != nil {
 				return err
 			}
-			printGenerated(a.Stdout, cfg, k, outKey, outCert)
+			// The printed settings are pasted into files read from other
+			// directories (the registry's above all): absolute paths.
+			printGenerated(a.Stdout, cfg, k, absPath(outKey), absPath(outCert))
 			return nil
 		},
 	}
@@ -90,6 +92,17 @@ certificate refuse tokens signed by the new key until they are updated.`,
 	f.IntVar(&rsaBits, "rsa-bits", keys.DefaultRSABits, "RSA modulus size for RS* keys")
 	f.BoolVar(&force, "force", false, "replace existing files")
 	return cmd
+}
+
+// absPath is p made absolute, or p when it is "" or cannot be.
+func absPath(p string) string {
+	if p == "" {
+		return p
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
 
 // printGenerated reports a new key and the configuration that uses it.

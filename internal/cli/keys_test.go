@@ -239,3 +239,24 @@ func TestMisspeltEnvironmentWarns(t *testing.T) {
 		t.Fatalf("stderr:\n%s\nwant %q", errOut.String(), want)
 	}
 }
+
+// The configuration keys generate prints is pasted into the registry's
+// config.yml, which is read from another directory: paths are absolute
+// even when the flags were relative.
+func TestKeysGeneratePrintsAbsolutePaths(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	out, err := runKeysCLI(t, "--data-dir", dir, "keys", "generate", "--out-key", "new/k2.key", "--out-cert", "new/k2.crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"rootcertbundle: " + filepath.Join(dir, "new", "k2.crt") + "\n",
+		"- key: " + filepath.Join(dir, "new", "k2.key") + "\n",
+		"cert: " + filepath.Join(dir, "new", "k2.crt") + "\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -140,7 +140,10 @@ func printTrace(w io.Writer, name string, tr ldap.Trace, err error) {
 	row("server", tr.Server)
 	row("filter", tr.Filter)
 	dn := tr.DN
-	if dn == "" {
+	switch {
+	case dn == "" && tr.Server == "":
+		dn = "(not looked up: no server reachable)"
+	case dn == "":
 		dn = "(none found)"
 	}
 	row("dn", dn)

@@ -133,6 +133,10 @@ func TestLDAPTestCommand(t *testing.T) {
 		if !strings.Contains(out, "error:") || strings.Contains(out, "decision:") {
 			t.Fatalf("output:\n%s", out)
 		}
+		// Nothing was searched: the user is not reported missing.
+		if strings.Contains(out, "none found") || !strings.Contains(out, "dn:            (not looked up: no server reachable)\n") {
+			t.Fatalf("dn line of an unreachable directory:\n%s", out)
+		}
 		if !strings.Contains(stderr, "ldap server unreachable") {
 			t.Fatalf("no log line about the server:\n%s", stderr)
 		}

@@ -16,7 +16,7 @@ func NewRoot(a *App) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVarP(&a.ConfigPath, "config", "c", "", "config file (default: embedded default; env PORTCULLIS_CONFIG)")
-	root.PersistentFlags().StringVar(&a.DataDir, "data-dir", "", "data directory (default ./portcullis-data)")
+	root.PersistentFlags().StringVar(&a.DataDir, "data-dir", "", "data directory, overriding data_dir (default: env PORTCULLIS_DATA_DIR, else the config's data_dir, else ./portcullis-data)")
 	root.SetIn(a.Stdin)
 	root.SetOut(a.Stdout)
 	root.SetErr(a.Stderr)

@@ -29,8 +29,10 @@ token:
       cert: @CERT@            # the registry's auth.token.rootcertbundle
       alg: ES256
       sign: true
-    # Rotation: add the new key with sign: true, move sign off the old one,
-    # reload (SIGHUP); both stay published until you remove the old one.
+    # Rotation: portcullis keys generate --out-key NEW.key --out-cert NEW.crt,
+    # add NEW.crt to the registry's rootcertbundle, list the new key here
+    # with sign: true (sign off the old one) and restart: SIGHUP re-reads key
+    # files, not this file. Both stay published until you remove the old one.
 
 authn:
   bcrypt_cost: 10
@@ -40,7 +42,7 @@ authn:
   chain:
     - type: apptoken          # application tokens used as passwords
     - type: htpasswd
-      path: @DATA@/htpasswd   # htpasswd -B @DATA@/htpasswd alice
+      path: @DATA@/htpasswd   # new file: htpasswd -cB @DATA@/htpasswd alice (more users: -B, no -c)
       admins: []
     - type: db                # users managed with portcullis user add
     # - type: static

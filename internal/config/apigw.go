@@ -48,8 +48,7 @@ type APIGatewayConfig struct {
 	// ClockSkew is the grace after exp; default 5s.
 	ClockSkew time.Duration `yaml:"clock_skew"`
 	// MaxLifetime refuses tokens whose exp is further ahead (too_long_lived);
-	// default 60s. Set it to 0 to turn the cap off for legacy clients
-	// (YAML only: the environment cannot express an explicit 0).
+	// default 60s. Set it to 0s to turn the cap off for legacy clients.
 	MaxLifetime *time.Duration `yaml:"max_lifetime"`
 	// NewlineSignatures also accepts an HMAC over H.P followed by a newline,
 	// which the original `echo | openssl dgst` one-liner makes; default true.

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/acl"
@@ -107,8 +108,8 @@ type KeyConfig struct {
 // Authn configures the authentication chain.
 type Authn struct {
 	// Chain is the ordered list of authenticators. Empty means the
-	// default: app tokens, static users, DATA_DIR/htpasswd when it exists,
-	// database users.
+	// default: app tokens, DATA_DIR/htpasswd (a missing file holds no
+	// users), database users.
 	Chain      []AuthenticatorConfig `yaml:"chain"`
 	Cache      CacheConfig           `yaml:"cache"`
 	BcryptCost int                   `yaml:"bcrypt_cost"`
@@ -188,6 +189,10 @@ func Parse(data []byte, dataDir string, env func(string) (string, bool)) (*Confi
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+			if strings.Contains(err.Error(), "into time.Duration") {
+				// yaml reads "ttl: 0" or "ttl: 300" as a number.
+				return nil, fmt.Errorf("parse config: %w (a duration needs a unit: 0s, 90s, 5m, 24h)", err)
+			}
 			return nil, fmt.Errorf("parse config: %w", err)
 		}
 	}

@@ -71,12 +71,13 @@ func setScalar(fv reflect.Value, raw string) error {
 			return err
 		}
 		fv.SetInt(int64(n))
-	case fv.Kind() == reflect.Pointer && fv.Type().Elem().Kind() == reflect.Bool:
-		b, err := strconv.ParseBool(raw)
-		if err != nil {
+	case fv.Kind() == reflect.Pointer:
+		// *bool and *time.Duration: set means "given", even when zero.
+		p := reflect.New(fv.Type().Elem())
+		if err := setScalar(p.Elem(), raw); err != nil {
 			return err
 		}
-		fv.Set(reflect.ValueOf(&b))
+		fv.Set(p)
 	}
 	return nil
 }

@@ -71,7 +71,7 @@ func New(cfg config.EngineConfig, tokens store.EngineTokenStore, logger *slog.Lo
 	if cfg.TokenEnv != "" && cfg.TokenEnv != "-" {
 		if v, ok := os.LookupEnv(cfg.TokenEnv); ok && v != "" {
 			if len(v) < minEnvTokenLen {
-				return nil, fmt.Errorf("engine: %s is shorter than %d characters; make one with `portcullis engine init`", cfg.TokenEnv, minEnvTokenLen)
+				return nil, fmt.Errorf("engine: %s is shorter than %d characters: set a random one (openssl rand -hex 32), or unset it and use stored tokens (portcullis engine token create)", cfg.TokenEnv, minEnvTokenLen)
 			}
 			g.envHash = HashToken(v)
 		}

@@ -211,7 +211,10 @@ func TestEnvToken(t *testing.T) {
 	t.Setenv("DOCKER_API_TOKEN", "short")
 	ec := def.Engine
 	ec.Upstream = g.d.Host
-	if _, err := engine.New(ec, nil, nil, nil); err == nil || !strings.Contains(err.Error(), "DOCKER_API_TOKEN") {
+	// The error says how to make a good one: engine init makes stored
+	// tokens, not environment ones.
+	if _, err := engine.New(ec, nil, nil, nil); err == nil || !strings.Contains(err.Error(), "DOCKER_API_TOKEN") ||
+		!strings.Contains(err.Error(), "openssl rand -hex 32") || strings.Contains(err.Error(), "make one with `portcullis engine init`") {
 		t.Fatalf("short DOCKER_API_TOKEN: %v", err)
 	}
 }

@@ -70,6 +70,12 @@ func Ensure(keyPath, certPath, alg string, opts GenerateOptions) (k *Key, create
 	if IsHMAC(alg) && certPath != "" {
 		return nil, false, fmt.Errorf("%s keys have no certificate; remove the cert setting (%s)", alg, certPath)
 	}
+	if err := os.MkdirAll(filepath.Dir(keyPath), 0o700); err != nil {
+		return nil, false, fmt.Errorf("create directory for %s: %w", keyPath, err)
+	}
+	// Processes starting at once on one data directory: one generates,
+	// the others load what it wrote.
+	defer lockDir(filepath.Dir(keyPath))()
 	keyExists, err := exists(keyPath)
 	if err != nil {
 		return nil, false, err

@@ -25,6 +25,12 @@ import (
 // hosts (DNS names and IP addresses) valid for validity. created reports
 // whether files were written.
 func EnsureTLS(certPath, keyPath string, hosts []string, validity time.Duration) (cert tls.Certificate, created bool, err error) {
+	for _, p := range []string{certPath, keyPath} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return cert, false, fmt.Errorf("create directory for %s: %w", p, err)
+		}
+	}
+	defer lockDir(filepath.Dir(keyPath))()
 	_, errC := os.Stat(certPath)
 	_, errK := os.Stat(keyPath)
 	switch {
@@ -41,11 +47,6 @@ func EnsureTLS(certPath, keyPath string, hosts []string, validity time.Duration)
 	certPEM, keyPEM, err := SelfSigned(hosts, validity)
 	if err != nil {
 		return cert, false, err
-	}
-	for _, p := range []string{certPath, keyPath} {
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			return cert, false, fmt.Errorf("create directory for %s: %w", p, err)
-		}
 	}
 	if err := writeFileAtomic(keyPath, keyPEM, 0o600); err != nil {
 		return cert, false, err

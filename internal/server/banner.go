@@ -35,6 +35,21 @@ func (s *Server) PrintBanner(w io.Writer) {
 			signer = k
 		}
 	}
+	realm := s.RealmURL()
+	if s.tlsCert == nil {
+		// Plain HTTP is only for behind a TLS-terminating proxy: clients
+		// and registries must use the proxy's https URL.
+		realm = "https://PROXY_HOST" + c.Token.Route
+	}
+	jwks := filepath.Join(c.DataDir, "jwks.json")
+	jwksNote := fmt.Sprintf(`      # registry 3.x may also use the JWKS beside the bundle; to use the
+      # JWKS alone, set token.omit_x5c: true in Portcullis' config first:
+      # jwks: %s`, jwks)
+	if c.Token.OmitX5C {
+		jwksNote = fmt.Sprintf(`      # registry 3.x may use the JWKS instead of the bundle (tokens carry
+      # no x5c: token.omit_x5c is on):
+      # jwks: %s`, jwks)
+	}
 	fmt.Fprintf(w, `
 Portcullis is ready. Token endpoint: %s
 
@@ -46,15 +61,22 @@ Paste this into your registry's config.yml:
       service: %s
       issuer: %s
       rootcertbundle: %s
-      # registry 3.x may also use the JWKS beside the bundle; to use the
-      # JWKS alone, set token.omit_x5c: true in Portcullis' config first:
-      # jwks: %s
+%s
 
-Clients (docker, skopeo, crane) fetch their tokens from this server, so they
+`, s.RealmURL(), realm, c.Token.Service, c.Token.Issuer, signer.Cert, jwksNote)
+	if s.tlsCert == nil {
+		fmt.Fprint(w, `This server speaks plain HTTP (server.insecure_http): PROXY_HOST above is
+the TLS-terminating proxy in front of it, which clients (docker, skopeo,
+crane) reach for their tokens and so must trust.
+
+Then: docker login REGISTRY_HOST:PORT
+`)
+		return
+	}
+	fmt.Fprintf(w, `Clients (docker, skopeo, crane) fetch their tokens from this server, so they
 must trust its TLS certificate %s: add it to the system trust
 store, or for docker to /etc/docker/certs.d/REGISTRY_HOST:PORT/ca.crt.
 
 Then: docker login REGISTRY_HOST:PORT
-`, s.RealmURL(), s.RealmURL(), c.Token.Service, c.Token.Issuer, signer.Cert,
-		filepath.Join(c.DataDir, "jwks.json"), c.Server.TLSCert)
+`, c.Server.TLSCert)
 }

@@ -407,9 +407,22 @@ func writeJWKS(cfg *config.Config, ks *keys.Set) error {
 		return fmt.Errorf("JWKS: %w", err)
 	}
 	p := filepath.Join(cfg.DataDir, "jwks.json")
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, doc, 0o644); err != nil {
+	// A temporary file of its own: instances sharing the data directory
+	// may write at the same time.
+	tmp, err := os.CreateTemp(cfg.DataDir, ".jwks.json.tmp*")
+	if err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
-	return os.Rename(tmp, p)
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(doc)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	return os.Rename(tmp.Name(), p)
 }

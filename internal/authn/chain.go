@@ -151,6 +151,31 @@ func (c *Chain) LookupUser(ctx context.Context, user string) (*Identity, bool, e
 	return nil, false, nil
 }
 
+// StillValid reports whether a grant the chain made is still good now:
+// the granting authenticator's Revalidate (for database and htpasswd
+// users: the password checked is still the user's, the account still
+// enabled). A password check takes a while; a password changed meanwhile
+// revokes the sessions the user has at that moment, so whatever the login
+// stores afterwards (a refresh token) must be checked against this once
+// stored. Grants of authenticators that cannot tell stay good.
+func (c *Chain) StillValid(ctx context.Context, id *Identity) (bool, error) {
+	for _, l := range c.links {
+		if l.Authenticator.Name() != id.Source {
+			continue
+		}
+		cb, ok := l.Authenticator.(Cacheable)
+		if !ok {
+			return true, nil
+		}
+		valid, err := cb.Revalidate(ctx, id)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", l.Authenticator.Name(), err)
+		}
+		return valid, nil
+	}
+	return false, nil
+}
+
 // CanLookup reports whether the authenticator named source can describe
 // its users later (a condition for issuing refresh tokens).
 func (c *Chain) CanLookup(source string) bool {

@@ -42,15 +42,25 @@ type factory func(ctx context.Context, c config.AuthenticatorConfig, d backendDe
 // factories maps each authenticator type to its constructor: an explicit
 // list, no registration side effects.
 var factories = map[string]factory{
-	"static": func(_ context.Context, c config.AuthenticatorConfig, _ backendDeps) (authn.Authenticator, error) {
+	"static": func(_ context.Context, c config.AuthenticatorConfig, d backendDeps) (authn.Authenticator, error) {
 		users := make(map[string]static.User, len(c.Users))
 		for name, u := range c.Users {
 			users[name] = static.User{Hash: []byte(u.Password), Admin: u.Admin, Labels: u.Labels}
 		}
-		return static.New(c.Name, users)
+		b, err := static.New(c.Name, users)
+		if err != nil {
+			return nil, err
+		}
+		b.SetBcryptCost(d.bcryptCost)
+		return b, nil
 	},
 	"htpasswd": func(_ context.Context, c config.AuthenticatorConfig, d backendDeps) (authn.Authenticator, error) {
-		return htpasswd.New(c.Name, c.Path, c.Admins, d.logger)
+		b, err := htpasswd.New(c.Name, c.Path, c.Admins, d.logger)
+		if err != nil {
+			return nil, err
+		}
+		b.SetBcryptCost(d.bcryptCost)
+		return b, nil
 	},
 	"db": func(_ context.Context, c config.AuthenticatorConfig, d backendDeps) (authn.Authenticator, error) {
 		return dbuser.New(c.Name, d.store, d.logger).WithBcryptCost(d.bcryptCost), nil

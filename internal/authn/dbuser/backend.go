@@ -36,6 +36,9 @@ type Backend struct {
 	cost      int
 	dummyOnce sync.Once
 	dummy     []byte
+	// pad makes a refusal of a user whose hash is cheaper than cost (made
+	// before authn.bcrypt_cost was raised) cost what an unknown name costs.
+	pad *authn.CostPadder
 }
 
 var (
@@ -50,7 +53,7 @@ func New(name string, st store.UserStore, logger *slog.Logger) *Backend {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Backend{name: name, st: st, logger: logger, cost: bcrypt.DefaultCost}
+	return &Backend{name: name, st: st, logger: logger, cost: bcrypt.DefaultCost, pad: authn.NewCostPadder(bcrypt.DefaultCost)}
 }
 
 // WithBcryptCost sets the cost of the dummy hash compared against for
@@ -58,6 +61,7 @@ func New(name string, st store.UserStore, logger *slog.Logger) *Backend {
 // before the first Authenticate.
 func (b *Backend) WithBcryptCost(cost int) *Backend {
 	b.cost = cost
+	b.pad = authn.NewCostPadder(cost)
 	return b
 }
 
@@ -89,9 +93,11 @@ func (b *Backend) Authenticate(ctx context.Context, c authn.Credentials) (authn.
 		return authn.Result{}, fmt.Errorf("%w: %w", authn.ErrBackend, err)
 	}
 	if err := bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(c.Password)); err != nil {
+		b.pad.Pad(u.PasswordHash, c.Password)
 		return authn.Result{Decision: authn.Deny, Reason: "wrong password", Hashed: true}, nil
 	}
 	if u.Disabled {
+		b.pad.Pad(u.PasswordHash, c.Password)
 		return authn.Result{Decision: authn.Deny, Reason: "account disabled", Hashed: true}, nil
 	}
 	return authn.Result{Decision: authn.Grant, Identity: b.identity(u), Hashed: true}, nil

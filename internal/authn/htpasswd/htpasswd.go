@@ -34,6 +34,8 @@ type Backend struct {
 	users      map[string]entry
 	sum        [32]byte
 	invalidate func(string)
+	// pad makes a wrong password cost what an unknown name costs.
+	pad *authn.CostPadder
 	// loads counts the loads that changed something; an entry carries the
 	// count of the load that last changed it.
 	loads uint64
@@ -71,6 +73,12 @@ func New(name, path string, admins []string, logger *slog.Logger) (*Backend, err
 
 // Name implements authn.Authenticator.
 func (b *Backend) Name() string { return b.name }
+
+// SetBcryptCost sets authn.bcrypt_cost: a wrong password for a user whose
+// hash is cheaper (`htpasswd -B` makes cost 5) is padded up to it, as an
+// unknown name costs a compare at it. It must be called before the
+// backend serves requests.
+func (b *Backend) SetBcryptCost(cost int) { b.pad = authn.NewCostPadder(cost) }
 
 // SetInvalidator implements authn.Watcher.
 func (b *Backend) SetInvalidator(f func(string)) {
@@ -198,6 +206,7 @@ func (b *Backend) Authenticate(_ context.Context, c authn.Credentials) (authn.Re
 		return authn.Result{Decision: authn.Abstain}, nil
 	}
 	if err := bcrypt.CompareHashAndPassword(e.hash, []byte(c.Password)); err != nil {
+		b.pad.Pad(e.hash, c.Password)
 		return authn.Result{Decision: authn.Deny, Reason: "wrong password", Hashed: true}, nil
 	}
 	return authn.Result{Decision: authn.Grant, Identity: b.identity(c.Username, e), Hashed: true}, nil

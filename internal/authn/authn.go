@@ -123,5 +123,13 @@ type UserLookup interface {
 	LookupUser(ctx context.Context, user string) (id *Identity, ok bool, err error)
 }
 
+// LookupLimited is implemented by authenticators that implement UserLookup
+// but can look users up only in some configurations (LDAP without a
+// service account cannot read the directory without the user's password).
+type LookupLimited interface {
+	// CanLookupUsers reports whether LookupUser can ever find a user.
+	CanLookupUsers() bool
+}
+
 // ErrBackend wraps failures of a backend (as opposed to wrong credentials).
 var ErrBackend = errors.New("authentication backend unavailable")

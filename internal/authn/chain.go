@@ -181,6 +181,9 @@ func (c *Chain) StillValid(ctx context.Context, id *Identity) (bool, error) {
 func (c *Chain) CanLookup(source string) bool {
 	for _, l := range c.links {
 		if l.Authenticator.Name() == source {
+			if ll, ok := l.Authenticator.(LookupLimited); ok && !ll.CanLookupUsers() {
+				return false
+			}
 			_, ok := l.Authenticator.(UserLookup)
 			return ok
 		}

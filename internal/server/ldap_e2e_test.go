@@ -81,6 +81,9 @@ type ldapSetup struct {
 	cache     string // authn.cache value
 	onError   string
 	ldapExtra []string // more keys of the ldap section
+	// directBind replaces search-then-bind with the service account by a
+	// direct bind (user_dn_template) without one.
+	directBind bool
 }
 
 // startLDAPPortcullis runs Portcullis with the LDAP chain above against s.
@@ -104,6 +107,16 @@ func startLDAPPortcullis(t *testing.T, s *testenv.Slapd, o ldapSetup) *instance 
 	}
 	chain := strings.NewReplacer("@CACHE@", o.cache, "@ONERROR@", o.onError, "@URL@", s.URL, "@CA@", s.CAFile,
 		"@LDAPEXTRA@\n", extra.String(), "@BUILDERHASH@", string(h)).Replace(ldapChainYAML)
+	if o.directBind {
+		search := "        bind_dn: cn=portcullis-svc,ou=services,dc=example,dc=org\n" +
+			"        bind_password: svc-secret\n" +
+			"        base_dn: ou=people,dc=example,dc=org\n" +
+			"        user_filter: (&(objectClass=inetOrgPerson)(uid={username}))\n"
+		if !strings.Contains(chain, search) {
+			t.Fatal("ldapChainYAML changed: directBind cannot replace the search settings")
+		}
+		chain = strings.Replace(chain, search, "        user_dn_template: uid={username},ou=people,dc=example,dc=org\n", 1)
+	}
 
 	dir := t.TempDir()
 	ca := testenv.NewCA(t, "portcullis test CA")

@@ -11,7 +11,16 @@ import (
 	"github.com/portcullis/portcullis/internal/authn"
 )
 
-var _ authn.UserLookup = (*Backend)(nil)
+var (
+	_ authn.UserLookup    = (*Backend)(nil)
+	_ authn.LookupLimited = (*Backend)(nil)
+)
+
+// CanLookupUsers implements authn.LookupLimited: only with a service
+// account. Without one, refresh tokens are not issued to this backend's
+// users: they could never be used (LookupUser finds nobody), and docker
+// would store one instead of the password and fail every later request.
+func (b *Backend) CanLookupUsers() bool { return b.cfg.BindDN != "" }
 
 // LookupUser implements authn.UserLookup: it reads the user's entry as the
 // service account, without the user's password, so that app tokens and

@@ -124,16 +124,34 @@ func (c *Chain) Authenticate(ctx context.Context, cr Credentials) (Result, error
 }
 
 // LookupUser asks the chain's authenticators that can describe users, in
-// order, for the user's current identity. A failing link is skipped or
-// stops the lookup with an error by the same policy as in Authenticate, so
-// app tokens and refresh tokens stay usable whenever passwords are.
+// order, for the user's current identity. The first that knows the name
+// decides (a disabled user is not found, and later links are not asked).
+// A failing link is skipped or stops the lookup with an error by the same
+// policy as in Authenticate, so app tokens and refresh tokens stay usable
+// whenever passwords are.
 func (c *Chain) LookupUser(ctx context.Context, user string) (*Identity, bool, error) {
 	for _, l := range c.links {
 		lu, ok := l.Authenticator.(UserLookup)
 		if !ok {
 			continue
 		}
-		id, found, err := lu.LookupUser(ctx, user)
+		var (
+			id    *Identity
+			found bool
+			err   error
+		)
+		if ud, ok := l.Authenticator.(UserDecider); ok {
+			var d Decision
+			id, d, err = ud.DecideUser(ctx, user)
+			if err == nil && d == Deny {
+				// Known here and refused: the later links are not asked,
+				// as a password login stops at this link's deny.
+				return nil, false, nil
+			}
+			found = err == nil && d == Grant
+		} else {
+			id, found, err = lu.LookupUser(ctx, user)
+		}
 		if err != nil {
 			if l.SkipOnError {
 				c.logger.WarnContext(ctx, "user lookup failed; trying the next authenticator", "authenticator", l.Authenticator.Name(), "err", err)

@@ -45,6 +45,7 @@ var (
 	_ authn.Authenticator = (*Backend)(nil)
 	_ authn.Cacheable     = (*Backend)(nil)
 	_ authn.UserLookup    = (*Backend)(nil)
+	_ authn.UserDecider   = (*Backend)(nil)
 )
 
 // New makes the backend. Unknown users are compared against a dummy hash
@@ -134,15 +135,22 @@ func (b *Backend) Revalidate(ctx context.Context, id *authn.Identity) (bool, err
 // LookupUser implements authn.UserLookup: disabled users are reported as
 // unknown.
 func (b *Backend) LookupUser(ctx context.Context, user string) (*authn.Identity, bool, error) {
+	id, d, err := b.DecideUser(ctx, user)
+	return id, d == authn.Grant, err
+}
+
+// DecideUser implements authn.UserDecider: a disabled user is a deny, so
+// the chain does not look further for the name.
+func (b *Backend) DecideUser(ctx context.Context, user string) (*authn.Identity, authn.Decision, error) {
 	u, err := b.st.GetUser(ctx, user)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, false, nil
+		return nil, authn.Abstain, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("%w: %w", authn.ErrBackend, err)
+		return nil, authn.Abstain, fmt.Errorf("%w: %w", authn.ErrBackend, err)
 	}
 	if u.Disabled {
-		return nil, false, nil
+		return nil, authn.Deny, nil
 	}
-	return b.identity(u), true, nil
+	return b.identity(u), authn.Grant, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/portcullis/portcullis/internal/authn/static"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/store"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // backendDeps is what an authenticator factory may use.
@@ -52,6 +53,17 @@ var factories = map[string]factory{
 			return nil, err
 		}
 		b.SetBcryptCost(d.bcryptCost)
+		// Refusals of users with dearer hashes cannot be padded down.
+		n, most := 0, 0
+		for _, u := range users {
+			if cost, err := bcrypt.Cost(u.Hash); err == nil && cost > d.bcryptCost {
+				n, most = n+1, max(most, cost)
+			}
+		}
+		if n > 0 {
+			d.logger.Warn("password hashes dearer than authn.bcrypt_cost: a wrong password for these users takes longer than an unknown name, which tells who is a user; rehash them at authn.bcrypt_cost or raise it",
+				"authenticator", c.Name, "users", n, "highest_cost", most, "bcrypt_cost", d.bcryptCost)
+		}
 		return b, nil
 	},
 	"htpasswd": func(_ context.Context, c config.AuthenticatorConfig, d backendDeps) (authn.Authenticator, error) {

@@ -95,3 +95,22 @@ func TestCheapHashDenialCostsWhatAnUnknownNameCosts(t *testing.T) {
 		})
 	}
 }
+
+// Hashes dearer than authn.bcrypt_cost cannot be padded down: a wrong
+// password for those users takes longer than an unknown name. The
+// operator is told at start (and at each htpasswd load) which
+// authenticators hold such hashes.
+func TestDearHashesAreWarnedAbout(t *testing.T) {
+	dear, err := bcrypt.GenerateFromPassword([]byte("some-secret"), bcrypt.MinCost+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := startPortcullisWith(t, harnessOptions{static: fmt.Sprintf("{sam: {password: %q}, tom: {password: %q}}", dear, dear)}, "")
+	writeHtpasswdLine(t, in, "dev", string(dear))
+	in.srv.Reload()
+	for _, source := range []string{"static", "htpasswd"} {
+		if !logLine(in.Logs(), "level=WARN", "dearer than authn.bcrypt_cost", "authenticator="+source) {
+			t.Errorf("no warning about %s's hashes above authn.bcrypt_cost in the log:\n%s", source, in.Logs())
+		}
+	}
+}

@@ -34,8 +34,10 @@ type Backend struct {
 	users      map[string]entry
 	sum        [32]byte
 	invalidate func(string)
-	// pad makes a wrong password cost what an unknown name costs.
-	pad *authn.CostPadder
+	// pad makes a wrong password cost what an unknown name costs; cost is
+	// its target, authn.bcrypt_cost (0 until set).
+	pad  *authn.CostPadder
+	cost int
 	// loads counts the loads that changed something; an entry carries the
 	// count of the load that last changed it.
 	loads uint64
@@ -76,9 +78,36 @@ func (b *Backend) Name() string { return b.name }
 
 // SetBcryptCost sets authn.bcrypt_cost: a wrong password for a user whose
 // hash is cheaper (`htpasswd -B` makes cost 5) is padded up to it, as an
-// unknown name costs a compare at it. It must be called before the
-// backend serves requests.
-func (b *Backend) SetBcryptCost(cost int) { b.pad = authn.NewCostPadder(cost) }
+// unknown name costs a compare at it. Dearer hashes are warned about, now
+// and at each load. It must be called before the backend serves requests.
+func (b *Backend) SetBcryptCost(cost int) {
+	b.pad = authn.NewCostPadder(cost)
+	b.mu.Lock()
+	b.cost = cost
+	users := b.users
+	b.mu.Unlock()
+	b.warnDear(users, cost)
+}
+
+// warnDear logs users whose hashes cost more than cost: padding cannot
+// make their refusals cheaper, so a wrong password for them takes longer
+// than an unknown name.
+func (b *Backend) warnDear(users map[string]entry, cost int) {
+	if cost <= 0 {
+		return
+	}
+	n, most := 0, 0
+	for _, e := range users {
+		if c, err := bcrypt.Cost(e.hash); err == nil && c > cost {
+			n++
+			most = max(most, c)
+		}
+	}
+	if n > 0 {
+		b.logger.Warn("password hashes dearer than authn.bcrypt_cost: a wrong password for these users takes longer than an unknown name, which tells who is a user; rehash them at authn.bcrypt_cost or raise it",
+			"authenticator", b.name, "path", b.path, "users", n, "highest_cost", most, "bcrypt_cost", cost)
+	}
+}
 
 // SetInvalidator implements authn.Watcher.
 func (b *Backend) SetInvalidator(f func(string)) {
@@ -153,7 +182,9 @@ func (b *Backend) Reload() error {
 	}
 	b.users, b.sum = next, sum
 	inv := b.invalidate
+	cost := b.cost
 	b.mu.Unlock()
+	b.warnDear(next, cost)
 	changed := 0
 	for u, e := range old {
 		if ne, ok := next[u]; !ok || ne.version != e.version {

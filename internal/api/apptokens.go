@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/authn"
@@ -11,12 +12,14 @@ import (
 	"github.com/portcullis/portcullis/internal/store"
 )
 
-// tokensPath is where the caller manages user's tokens, for messages.
+// tokensPath is where the caller manages user's tokens, for messages and
+// Location. The name is escaped: users of other backends may be named
+// "John Doe" or "zoë".
 func tokensPath(caller *authn.Identity, user string) string {
 	if caller.Account == user {
 		return Prefix + "/apptokens"
 	}
-	return Prefix + "/users/" + user + "/apptokens"
+	return Prefix + "/users/" + url.PathEscape(user) + "/apptokens"
 }
 
 func (h *handler) listAppTokens(w http.ResponseWriter, r *http.Request, _ *authn.Identity, user string) {
@@ -84,7 +87,7 @@ func (h *handler) createAppToken(w http.ResponseWriter, r *http.Request, caller 
 		h.internal(w, r, "read back app token", err)
 		return
 	}
-	w.Header().Set("Location", tokensPath(caller, user)+"/"+req.Name)
+	w.Header().Set("Location", tokensPath(caller, user)+"/"+url.PathEscape(req.Name))
 	writeJSON(w, http.StatusCreated, CreatedAppToken{AppToken: appTokenJSON(stored), Token: tok})
 }
 

@@ -5,7 +5,6 @@ import (
 
 	"github.com/portcullis/portcullis/internal/authn"
 	"github.com/portcullis/portcullis/internal/authn/apptoken"
-	"github.com/portcullis/portcullis/internal/authn/dbuser"
 )
 
 // Bounds on Basic credentials, checked before anything hashes them.
@@ -85,11 +84,13 @@ func (h *handler) asAdmin(f adminFunc) func(http.ResponseWriter, *http.Request, 
 	}
 }
 
-// adminFor runs a self handler about the user named in the path.
+// adminFor runs a self handler about the user named in the path: a user
+// of any backend, so any name a backend could hold (not only database
+// user names).
 func (h *handler) adminFor(f selfFunc) adminFunc {
 	return func(w http.ResponseWriter, r *http.Request, id *authn.Identity) {
 		user := r.PathValue("user")
-		if err := dbuser.ValidateName(user); err != nil {
+		if err := apptoken.ValidateOwner(user); err != nil {
 			writeError(w, http.StatusNotFound, codeNotFound, "no such user")
 			return
 		}

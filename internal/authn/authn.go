@@ -123,12 +123,23 @@ type UserLookup interface {
 	LookupUser(ctx context.Context, user string) (id *Identity, ok bool, err error)
 }
 
-// LookupLimited is implemented by a UserLookup that, as configured, may be
-// unable to look users up at all (a directory without a service account
-// answers every lookup "unknown"). Refresh tokens are not issued for its
-// users: the client would drop the password for a token that can never be
-// used.
+// UserDecider is implemented by UserLookup backends that can tell a user
+// they hold but refuse (disabled, locked, ambiguous) from a name they do
+// not hold. A lookup through the chain then stops at the first backend
+// that knows the name, as Authenticate stops at the first grant or deny:
+// a user disabled in one backend is not found instead in a later one that
+// happens to know the same name (whose tokens would then work again).
+type UserDecider interface {
+	// DecideUser answers Grant with the user's identity, Deny for a user
+	// the backend holds and refuses, Abstain for a name it does not hold.
+	DecideUser(ctx context.Context, user string) (*Identity, Decision, error)
+}
+
+// LookupLimited is implemented by authenticators that implement UserLookup
+// but can look users up only in some configurations (LDAP without a
+// service account cannot read the directory without the user's password).
 type LookupLimited interface {
+	// CanLookupUsers reports whether LookupUser can ever find a user.
 	CanLookupUsers() bool
 }
 

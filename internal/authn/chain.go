@@ -124,16 +124,34 @@ func (c *Chain) Authenticate(ctx context.Context, cr Credentials) (Result, error
 }
 
 // LookupUser asks the chain's authenticators that can describe users, in
-// order, for the user's current identity. A failing link is skipped or
-// stops the lookup with an error by the same policy as in Authenticate, so
-// app tokens and refresh tokens stay usable whenever passwords are.
+// order, for the user's current identity. The first that knows the name
+// decides (a disabled user is not found, and later links are not asked).
+// A failing link is skipped or stops the lookup with an error by the same
+// policy as in Authenticate, so app tokens and refresh tokens stay usable
+// whenever passwords are.
 func (c *Chain) LookupUser(ctx context.Context, user string) (*Identity, bool, error) {
 	for _, l := range c.links {
 		lu, ok := l.Authenticator.(UserLookup)
 		if !ok {
 			continue
 		}
-		id, found, err := lu.LookupUser(ctx, user)
+		var (
+			id    *Identity
+			found bool
+			err   error
+		)
+		if ud, ok := l.Authenticator.(UserDecider); ok {
+			var d Decision
+			id, d, err = ud.DecideUser(ctx, user)
+			if err == nil && d == Deny {
+				// Known here and refused: the later links are not asked,
+				// as a password login stops at this link's deny.
+				return nil, false, nil
+			}
+			found = err == nil && d == Grant
+		} else {
+			id, found, err = lu.LookupUser(ctx, user)
+		}
 		if err != nil {
 			if l.SkipOnError {
 				c.logger.WarnContext(ctx, "user lookup failed; trying the next authenticator", "authenticator", l.Authenticator.Name(), "err", err)
@@ -151,18 +169,41 @@ func (c *Chain) LookupUser(ctx context.Context, user string) (*Identity, bool, e
 	return nil, false, nil
 }
 
+// StillValid reports whether a grant the chain made is still good now:
+// the granting authenticator's Revalidate (for database and htpasswd
+// users: the password checked is still the user's, the account still
+// enabled). A password check takes a while; a password changed meanwhile
+// revokes the sessions the user has at that moment, so whatever the login
+// stores afterwards (a refresh token) must be checked against this once
+// stored. Grants of authenticators that cannot tell stay good.
+func (c *Chain) StillValid(ctx context.Context, id *Identity) (bool, error) {
+	for _, l := range c.links {
+		if l.Authenticator.Name() != id.Source {
+			continue
+		}
+		cb, ok := l.Authenticator.(Cacheable)
+		if !ok {
+			return true, nil
+		}
+		valid, err := cb.Revalidate(ctx, id)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", l.Authenticator.Name(), err)
+		}
+		return valid, nil
+	}
+	return false, nil
+}
+
 // CanLookup reports whether the authenticator named source can describe
 // its users later (a condition for issuing refresh tokens).
 func (c *Chain) CanLookup(source string) bool {
 	for _, l := range c.links {
 		if l.Authenticator.Name() == source {
-			if _, ok := l.Authenticator.(UserLookup); !ok {
+			if ll, ok := l.Authenticator.(LookupLimited); ok && !ll.CanLookupUsers() {
 				return false
 			}
-			if ll, ok := l.Authenticator.(LookupLimited); ok {
-				return ll.CanLookupUsers()
-			}
-			return true
+			_, ok := l.Authenticator.(UserLookup)
+			return ok
 		}
 	}
 	return false

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/authn/apptoken"
-	"github.com/portcullis/portcullis/internal/authn/dbuser"
 	"github.com/portcullis/portcullis/internal/store"
 	"github.com/spf13/cobra"
 )
@@ -36,7 +35,7 @@ func newAppTokenCreateCmd(a *App) *cobra.Command {
   portcullis apptoken create --user ci --name pull-only --scope 'repository:team/**:pull'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := dbuser.ValidateName(user); err != nil {
+			if err := apptoken.ValidateOwner(user); err != nil {
 				return fmt.Errorf("--user: %w", err)
 			}
 			cfg, err := a.Config()

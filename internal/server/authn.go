@@ -22,6 +22,7 @@ import (
 	"github.com/portcullis/portcullis/internal/authn/static"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/store"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // backendDeps is what an authenticator factory may use.
@@ -42,15 +43,36 @@ type factory func(ctx context.Context, c config.AuthenticatorConfig, d backendDe
 // factories maps each authenticator type to its constructor: an explicit
 // list, no registration side effects.
 var factories = map[string]factory{
-	"static": func(_ context.Context, c config.AuthenticatorConfig, _ backendDeps) (authn.Authenticator, error) {
+	"static": func(_ context.Context, c config.AuthenticatorConfig, d backendDeps) (authn.Authenticator, error) {
 		users := make(map[string]static.User, len(c.Users))
 		for name, u := range c.Users {
 			users[name] = static.User{Hash: []byte(u.Password), Admin: u.Admin, Labels: u.Labels}
 		}
-		return static.New(c.Name, users)
+		b, err := static.New(c.Name, users)
+		if err != nil {
+			return nil, err
+		}
+		b.SetBcryptCost(d.bcryptCost)
+		// Refusals of users with dearer hashes cannot be padded down.
+		n, most := 0, 0
+		for _, u := range users {
+			if cost, err := bcrypt.Cost(u.Hash); err == nil && cost > d.bcryptCost {
+				n, most = n+1, max(most, cost)
+			}
+		}
+		if n > 0 {
+			d.logger.Warn("password hashes dearer than authn.bcrypt_cost: a wrong password for these users takes longer than an unknown name, which tells who is a user; rehash them at authn.bcrypt_cost or raise it",
+				"authenticator", c.Name, "users", n, "highest_cost", most, "bcrypt_cost", d.bcryptCost)
+		}
+		return b, nil
 	},
 	"htpasswd": func(_ context.Context, c config.AuthenticatorConfig, d backendDeps) (authn.Authenticator, error) {
-		return htpasswd.New(c.Name, c.Path, c.Admins, d.logger)
+		b, err := htpasswd.New(c.Name, c.Path, c.Admins, d.logger)
+		if err != nil {
+			return nil, err
+		}
+		b.SetBcryptCost(d.bcryptCost)
+		return b, nil
 	},
 	"db": func(_ context.Context, c config.AuthenticatorConfig, d backendDeps) (authn.Authenticator, error) {
 		return dbuser.New(c.Name, d.store, d.logger).WithBcryptCost(d.bcryptCost), nil

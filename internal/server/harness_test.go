@@ -45,13 +45,36 @@ var testUsers = map[string]string{
 // base config) on a free port, with a TLS certificate from a test CA.
 func startPortcullis(t *testing.T, extraYAML string) *instance {
 	t.Helper()
-	return startPortcullisServer(t, "", extraYAML)
+	return startPortcullisWith(t, harnessOptions{}, extraYAML)
 }
 
 // startPortcullisServer is startPortcullis with more keys of the server
 // section (indented YAML lines, for example "  trusted_proxies: [...]\n").
 func startPortcullisServer(t *testing.T, serverYAML, extraYAML string) *instance {
 	t.Helper()
+	return startPortcullisWith(t, harnessOptions{server: serverYAML}, extraYAML)
+}
+
+// harnessOptions change the base configuration.
+type harnessOptions struct {
+	// bcryptCost is authn.bcrypt_cost (default 4).
+	bcryptCost int
+	// static, when set, is a static authenticator's users (YAML of its
+	// users map), asked after the app tokens and before htpasswd.
+	static string
+	// server is more keys of the server section (indented YAML lines).
+	server string
+}
+
+func startPortcullisWith(t *testing.T, o harnessOptions, extraYAML string) *instance {
+	t.Helper()
+	if o.bcryptCost == 0 {
+		o.bcryptCost = 4
+	}
+	staticLink := ""
+	if o.static != "" {
+		staticLink = "    - type: static\n      users: " + o.static + "\n"
+	}
 	dir := t.TempDir()
 	ca := testenv.NewCA(t, "portcullis test CA")
 	leaf := ca.Issue(t, "localhost", "localhost", "127.0.0.1")
@@ -72,14 +95,14 @@ func startPortcullisServer(t *testing.T, serverYAML, extraYAML string) *instance
 server:
   addr: 127.0.0.1:%d
 %sauthn:
-  bcrypt_cost: 4
+  bcrypt_cost: %d
   chain:
     - type: apptoken
-    - type: htpasswd
+%s    - type: htpasswd
       path: %s
       admins: [carol]
     - type: db
-`, dir, testenv.FreePort(t), serverYAML, filepath.Join(dir, "htpasswd")) + extraYAML
+`, dir, testenv.FreePort(t), o.server, o.bcryptCost, staticLink, filepath.Join(dir, "htpasswd")) + extraYAML
 	cfg, err := config.Parse([]byte(yaml), "", func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, yaml)

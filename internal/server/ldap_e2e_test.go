@@ -81,8 +81,8 @@ type ldapSetup struct {
 	cache     string // authn.cache value
 	onError   string
 	ldapExtra []string // more keys of the ldap section
-	// directBind binds users at uid={username},ou=people,... without a
-	// service account (no bind_dn, no user_filter).
+	// directBind replaces search-then-bind with the service account by a
+	// direct bind (user_dn_template) without one.
 	directBind bool
 }
 
@@ -108,10 +108,14 @@ func startLDAPPortcullis(t *testing.T, s *testenv.Slapd, o ldapSetup) *instance 
 	chain := strings.NewReplacer("@CACHE@", o.cache, "@ONERROR@", o.onError, "@URL@", s.URL, "@CA@", s.CAFile,
 		"@LDAPEXTRA@\n", extra.String(), "@BUILDERHASH@", string(h)).Replace(ldapChainYAML)
 	if o.directBind {
-		chain = strings.NewReplacer(
-			"        bind_dn: cn=portcullis-svc,ou=services,dc=example,dc=org\n        bind_password: svc-secret\n", "",
-			"user_filter: (&(objectClass=inetOrgPerson)(uid={username}))", "user_dn_template: uid={username},ou=people,dc=example,dc=org",
-		).Replace(chain)
+		search := "        bind_dn: cn=portcullis-svc,ou=services,dc=example,dc=org\n" +
+			"        bind_password: svc-secret\n" +
+			"        base_dn: ou=people,dc=example,dc=org\n" +
+			"        user_filter: (&(objectClass=inetOrgPerson)(uid={username}))\n"
+		if !strings.Contains(chain, search) {
+			t.Fatal("ldapChainYAML changed: directBind cannot replace the search settings")
+		}
+		chain = strings.Replace(chain, search, "        user_dn_template: uid={username},ou=people,dc=example,dc=org\n", 1)
 	}
 
 	dir := t.TempDir()
@@ -464,6 +468,22 @@ func TestLDAPDirectBindLoginKeepsPassword(t *testing.T) {
 		}
 		r.Body.Close()
 		t.Fatalf("login returned a refresh token, and refreshing it answers %d", r.StatusCode)
+	}
+	// The OAuth2 password grant (what docker login sends first) asks for
+	// one the same way.
+	r, err := in.client.PostForm(in.realm, url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {"bob-pw"},
+		"service": {in.cfg.Token.Service}, "client_id": {"docker"}, "access_type": {"offline"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pg tokenResponse
+	err = json.NewDecoder(r.Body).Decode(&pg)
+	r.Body.Close()
+	if r.StatusCode != http.StatusOK || err != nil {
+		t.Fatalf("password grant for a direct-bind user: %d %v", r.StatusCode, err)
+	}
+	if pg.RefreshToken != "" {
+		t.Fatal("the password grant returned a refresh token to a user who cannot be looked up again")
 	}
 	// The password keeps working (it is what docker now stores).
 	wantToken(t, in, "bob", "bob-pw", "repository:team-b/app:push", 200, "push")

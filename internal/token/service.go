@@ -34,6 +34,10 @@ type Authenticator interface {
 	// CanLookup reports whether the authenticator named source can
 	// describe its users again later (needed for refresh tokens).
 	CanLookup(source string) bool
+	// StillValid reports whether a password grant is still good (the
+	// password was not changed, nor the account disabled, since it was
+	// checked).
+	StillValid(ctx context.Context, id *authn.Identity) (bool, error)
 }
 
 // ScopeLimiter intersects the actions an identity's own scope restriction
@@ -390,7 +394,22 @@ func (s *Service) issueRefresh(ctx context.Context, req *Request, id *authn.Iden
 	if err := s.refresh.CreateRefreshToken(ctx, rt); err != nil {
 		return "", fmt.Errorf("store refresh token: %w", err)
 	}
-	return tok, nil
+	// The password was checked a bcrypt ago. Had it been changed since,
+	// the change revoked the sessions that existed then, not this one:
+	// check the grant again now that the session is stored (a change
+	// after this check revokes it with the others) and take it back.
+	valid, err := s.authn.StillValid(ctx, id)
+	if err == nil && valid {
+		return tok, nil
+	}
+	if derr := s.refresh.DeleteRefreshToken(ctx, rt.User, rt.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
+		return "", fmt.Errorf("take back refresh token of a changed user: %w", derr)
+	}
+	if err != nil {
+		return "", fmt.Errorf("recheck credentials for refresh token: %w", err)
+	}
+	s.logger.InfoContext(ctx, "refresh token not issued: the user's password or account changed during the login", "user", id.Account)
+	return "", nil
 }
 
 func scopeStrings(sc []Scope) []string {

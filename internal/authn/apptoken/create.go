@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/portcullis/portcullis/internal/store"
 )
@@ -23,6 +26,23 @@ func ValidateName(name string) error {
 		if !isBase62(c) && c != '.' && c != '_' && c != '-' {
 			return invalid("token name %q: use letters, digits, '.', '_' and '-'", name)
 		}
+	}
+	return nil
+}
+
+// MaxOwnerLen is the longest owner name (the store's bound on names).
+const MaxOwnerLen = 256
+
+// ValidateOwner checks the name of a token's owner given to the CLI or the
+// admin API. Owners are users of any backend, named as that backend names
+// them (an e-mail address in htpasswd, LDAP's mail as account attribute),
+// so the rule for database user names does not apply; only names no
+// backend would hold are refused: empty, longer than MaxOwnerLen bytes,
+// invalid UTF-8, control characters, surrounding spaces.
+func ValidateOwner(name string) error {
+	if name == "" || len(name) > MaxOwnerLen || !utf8.ValidString(name) || strings.TrimSpace(name) != name ||
+		strings.ContainsFunc(name, unicode.IsControl) {
+		return invalid("user name %q: must be 1 to %d bytes of printable UTF-8, without surrounding spaces", name, MaxOwnerLen)
 	}
 	return nil
 }

@@ -36,12 +36,16 @@ type Backend struct {
 	cost      int
 	dummyOnce sync.Once
 	dummy     []byte
+	// pad makes a refusal of a user whose hash is cheaper than cost (made
+	// before authn.bcrypt_cost was raised) cost what an unknown name costs.
+	pad *authn.CostPadder
 }
 
 var (
 	_ authn.Authenticator = (*Backend)(nil)
 	_ authn.Cacheable     = (*Backend)(nil)
 	_ authn.UserLookup    = (*Backend)(nil)
+	_ authn.UserDecider   = (*Backend)(nil)
 )
 
 // New makes the backend. Unknown users are compared against a dummy hash
@@ -50,7 +54,7 @@ func New(name string, st store.UserStore, logger *slog.Logger) *Backend {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Backend{name: name, st: st, logger: logger, cost: bcrypt.DefaultCost}
+	return &Backend{name: name, st: st, logger: logger, cost: bcrypt.DefaultCost, pad: authn.NewCostPadder(bcrypt.DefaultCost)}
 }
 
 // WithBcryptCost sets the cost of the dummy hash compared against for
@@ -58,6 +62,7 @@ func New(name string, st store.UserStore, logger *slog.Logger) *Backend {
 // before the first Authenticate.
 func (b *Backend) WithBcryptCost(cost int) *Backend {
 	b.cost = cost
+	b.pad = authn.NewCostPadder(cost)
 	return b
 }
 
@@ -89,9 +94,11 @@ func (b *Backend) Authenticate(ctx context.Context, c authn.Credentials) (authn.
 		return authn.Result{}, fmt.Errorf("%w: %w", authn.ErrBackend, err)
 	}
 	if err := bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(c.Password)); err != nil {
+		b.pad.Pad(u.PasswordHash, c.Password)
 		return authn.Result{Decision: authn.Deny, Reason: "wrong password", Hashed: true}, nil
 	}
 	if u.Disabled {
+		b.pad.Pad(u.PasswordHash, c.Password)
 		return authn.Result{Decision: authn.Deny, Reason: "account disabled", Hashed: true}, nil
 	}
 	return authn.Result{Decision: authn.Grant, Identity: b.identity(u), Hashed: true}, nil
@@ -128,15 +135,22 @@ func (b *Backend) Revalidate(ctx context.Context, id *authn.Identity) (bool, err
 // LookupUser implements authn.UserLookup: disabled users are reported as
 // unknown.
 func (b *Backend) LookupUser(ctx context.Context, user string) (*authn.Identity, bool, error) {
+	id, d, err := b.DecideUser(ctx, user)
+	return id, d == authn.Grant, err
+}
+
+// DecideUser implements authn.UserDecider: a disabled user is a deny, so
+// the chain does not look further for the name.
+func (b *Backend) DecideUser(ctx context.Context, user string) (*authn.Identity, authn.Decision, error) {
 	u, err := b.st.GetUser(ctx, user)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, false, nil
+		return nil, authn.Abstain, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("%w: %w", authn.ErrBackend, err)
+		return nil, authn.Abstain, fmt.Errorf("%w: %w", authn.ErrBackend, err)
 	}
 	if u.Disabled {
-		return nil, false, nil
+		return nil, authn.Deny, nil
 	}
-	return b.identity(u), true, nil
+	return b.identity(u), authn.Grant, nil
 }

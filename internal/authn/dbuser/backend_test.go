@@ -10,6 +10,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/authn"
 	"github.com/portcullis/portcullis/internal/authn/dbuser"
+	"github.com/portcullis/portcullis/internal/authn/static"
 	"github.com/portcullis/portcullis/internal/store"
 	"github.com/portcullis/portcullis/internal/store/sqlite"
 )
@@ -170,5 +171,42 @@ func TestBootstrap(t *testing.T) {
 	}
 	if u, _ := st2.GetUser(t.Context(), "admin"); u.Admin {
 		t.Fatal("an existing user was made administrator")
+	}
+}
+
+// A user disabled in the database is not found by a lookup through the
+// chain, even when a later authenticator knows the same name: the first
+// that knows a name decides, for tokens as for passwords.
+func TestDisabledUserLookupStopsAtDatabase(t *testing.T) {
+	st := openStore(t)
+	h, err := dbuser.HashPassword("static-pw", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later, err := static.New("static", map[string]static.User{"sam": {Hash: h, Admin: true}, "other": {Hash: h}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := authn.NewChain([]authn.Link{{Authenticator: dbuser.New("db", st, nil).WithBcryptCost(4)}, {Authenticator: later}}, nil, 4, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addUser(t, st, "sam", "db-pw", false)
+	yes := true
+	if _, err := st.UpdateUser(t.Context(), "sam", store.UserUpdate{Disabled: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		user, source string
+		found        bool
+	}{
+		{"sam", "", false},        // disabled in the database: not the static sam
+		{"other", "static", true}, // unknown to the database: the next one answers
+		{"nobody", "", false},
+	} {
+		id, found, err := chain.LookupUser(t.Context(), c.user)
+		if err != nil || found != c.found || found && id.Source != c.source {
+			t.Errorf("LookupUser(%s) = %+v, %v, %v; want found=%v from %q", c.user, id, found, err, c.found, c.source)
+		}
 	}
 }

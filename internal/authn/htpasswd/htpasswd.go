@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,10 +31,30 @@ type Backend struct {
 	logger *slog.Logger
 
 	mu         sync.RWMutex
-	users      map[string][]byte
+	users      map[string]entry
 	sum        [32]byte
 	invalidate func(string)
+	// pad makes a wrong password cost what an unknown name costs; cost is
+	// its target, authn.bcrypt_cost (0 until set).
+	pad  *authn.CostPadder
+	cost int
+	// loads counts the loads that changed something; an entry carries the
+	// count of the load that last changed it.
+	loads uint64
 }
+
+// entry is one user's hash and the load that set it.
+type entry struct {
+	hash    []byte
+	version uint64
+}
+
+// versionPrefix marks Identity.CredentialID of an htpasswd user: the
+// version of the entry whose hash was checked. Revalidate compares it, so
+// a grant made with a hash that has since been replaced is not taken from
+// the cache, even when the login that made it finished (and was cached)
+// after the reload had already dropped the user's entries.
+const versionPrefix = "htpasswd-version:"
 
 var (
 	_ authn.Authenticator = (*Backend)(nil)
@@ -45,7 +66,7 @@ var (
 // New loads path. A missing file is an empty user list (the file may be
 // created later, and is picked up by Reload); a malformed one is an error.
 func New(name, path string, admins []string, logger *slog.Logger) (*Backend, error) {
-	b := &Backend{name: name, path: path, admins: admins, logger: logger, users: map[string][]byte{}}
+	b := &Backend{name: name, path: path, admins: admins, logger: logger, users: map[string]entry{}}
 	if err := b.Reload(); err != nil {
 		return nil, err
 	}
@@ -54,6 +75,39 @@ func New(name, path string, admins []string, logger *slog.Logger) (*Backend, err
 
 // Name implements authn.Authenticator.
 func (b *Backend) Name() string { return b.name }
+
+// SetBcryptCost sets authn.bcrypt_cost: a wrong password for a user whose
+// hash is cheaper (`htpasswd -B` makes cost 5) is padded up to it, as an
+// unknown name costs a compare at it. Dearer hashes are warned about, now
+// and at each load. It must be called before the backend serves requests.
+func (b *Backend) SetBcryptCost(cost int) {
+	b.pad = authn.NewCostPadder(cost)
+	b.mu.Lock()
+	b.cost = cost
+	users := b.users
+	b.mu.Unlock()
+	b.warnDear(users, cost)
+}
+
+// warnDear logs users whose hashes cost more than cost: padding cannot
+// make their refusals cheaper, so a wrong password for them takes longer
+// than an unknown name.
+func (b *Backend) warnDear(users map[string]entry, cost int) {
+	if cost <= 0 {
+		return
+	}
+	n, most := 0, 0
+	for _, e := range users {
+		if c, err := bcrypt.Cost(e.hash); err == nil && c > cost {
+			n++
+			most = max(most, c)
+		}
+	}
+	if n > 0 {
+		b.logger.Warn("password hashes dearer than authn.bcrypt_cost: a wrong password for these users takes longer than an unknown name, which tells who is a user; rehash them at authn.bcrypt_cost or raise it",
+			"authenticator", b.name, "path", b.path, "users", n, "highest_cost", most, "bcrypt_cost", cost)
+	}
+}
 
 // SetInvalidator implements authn.Watcher.
 func (b *Backend) SetInvalidator(f func(string)) {
@@ -117,12 +171,23 @@ func (b *Backend) Reload() error {
 	}
 	b.mu.Lock()
 	old := b.users
-	b.users, b.sum = users, sum
+	b.loads++
+	next := make(map[string]entry, len(users))
+	for u, h := range users {
+		if e, ok := old[u]; ok && bytes.Equal(e.hash, h) {
+			next[u] = e
+		} else {
+			next[u] = entry{hash: h, version: b.loads}
+		}
+	}
+	b.users, b.sum = next, sum
 	inv := b.invalidate
+	cost := b.cost
 	b.mu.Unlock()
+	b.warnDear(next, cost)
 	changed := 0
-	for u, h := range old {
-		if nh, ok := users[u]; !ok || !bytes.Equal(nh, h) {
+	for u, e := range old {
+		if ne, ok := next[u]; !ok || ne.version != e.version {
 			changed++
 			if inv != nil {
 				inv(u)
@@ -166,37 +231,39 @@ func (b *Backend) Watch(ctx context.Context, every time.Duration) {
 // Authenticate implements authn.Authenticator.
 func (b *Backend) Authenticate(_ context.Context, c authn.Credentials) (authn.Result, error) {
 	b.mu.RLock()
-	hash, ok := b.users[c.Username]
+	e, ok := b.users[c.Username]
 	b.mu.RUnlock()
 	if !ok {
 		return authn.Result{Decision: authn.Abstain}, nil
 	}
-	if err := bcrypt.CompareHashAndPassword(hash, []byte(c.Password)); err != nil {
+	if err := bcrypt.CompareHashAndPassword(e.hash, []byte(c.Password)); err != nil {
+		b.pad.Pad(e.hash, c.Password)
 		return authn.Result{Decision: authn.Deny, Reason: "wrong password", Hashed: true}, nil
 	}
-	return authn.Result{Decision: authn.Grant, Identity: b.identity(c.Username), Hashed: true}, nil
+	return authn.Result{Decision: authn.Grant, Identity: b.identity(c.Username, e), Hashed: true}, nil
 }
 
-func (b *Backend) identity(user string) *authn.Identity {
-	return &authn.Identity{Account: user, Admin: slices.Contains(b.admins, user), Source: b.name, Kind: authn.KindPassword}
+func (b *Backend) identity(user string, e entry) *authn.Identity {
+	return &authn.Identity{Account: user, Admin: slices.Contains(b.admins, user), Source: b.name, Kind: authn.KindPassword,
+		CredentialID: versionPrefix + strconv.FormatUint(e.version, 10)}
 }
 
 // Revalidate implements authn.Cacheable: the user must still be listed
-// (changed entries are dropped from the cache on reload).
+// with the hash the grant was checked against.
 func (b *Backend) Revalidate(_ context.Context, id *authn.Identity) (bool, error) {
 	b.mu.RLock()
-	_, ok := b.users[id.Account]
+	e, ok := b.users[id.Account]
 	b.mu.RUnlock()
-	return ok, nil
+	return ok && id.CredentialID == versionPrefix+strconv.FormatUint(e.version, 10), nil
 }
 
 // LookupUser implements authn.UserLookup.
 func (b *Backend) LookupUser(_ context.Context, user string) (*authn.Identity, bool, error) {
 	b.mu.RLock()
-	_, ok := b.users[user]
+	e, ok := b.users[user]
 	b.mu.RUnlock()
 	if !ok {
 		return nil, false, nil
 	}
-	return b.identity(user), true, nil
+	return b.identity(user, e), true, nil
 }

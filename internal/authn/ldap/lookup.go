@@ -11,12 +11,16 @@ import (
 	"github.com/portcullis/portcullis/internal/authn"
 )
 
-var _ authn.UserLookup = (*Backend)(nil)
+var (
+	_ authn.UserLookup    = (*Backend)(nil)
+	_ authn.UserDecider   = (*Backend)(nil)
+	_ authn.LookupLimited = (*Backend)(nil)
+)
 
-var _ authn.LookupLimited = (*Backend)(nil)
-
-// CanLookupUsers implements authn.LookupLimited: users can be looked up
-// only as the service account (bind_dn).
+// CanLookupUsers implements authn.LookupLimited: only with a service
+// account. Without one, refresh tokens are not issued to this backend's
+// users: they could never be used (LookupUser finds nobody), and docker
+// would store one instead of the password and fail every later request.
 func (b *Backend) CanLookupUsers() bool { return b.cfg.BindDN != "" }
 
 // LookupUser implements authn.UserLookup: it reads the user's entry as the
@@ -35,22 +39,31 @@ func (b *Backend) CanLookupUsers() bool { return b.cfg.BindDN != "" }
 // "unknown", so such users get neither working app tokens nor refresh
 // tokens, which is logged once.
 func (b *Backend) LookupUser(ctx context.Context, user string) (*authn.Identity, bool, error) {
+	id, d, err := b.DecideUser(ctx, user)
+	return id, d == authn.Grant, err
+}
+
+// DecideUser implements authn.UserDecider with the answers a password
+// login gets: a disabled, locked or ambiguous entry is a deny (so the
+// chain does not look for the name in a later authenticator), an unknown
+// name an abstain, or a deny with unknown_user: deny.
+func (b *Backend) DecideUser(ctx context.Context, user string) (*authn.Identity, authn.Decision, error) {
 	if !validUsername(user) {
-		return nil, false, nil
+		return nil, b.unknown("invalid user name").Decision, nil
 	}
 	if b.cfg.BindDN == "" {
 		b.noLookup.Do(func() {
 			b.logger.WarnContext(ctx, "ldap: without bind_dn users cannot be looked up; app tokens and refresh tokens of this authenticator's users are refused", "authenticator", b.name)
 		})
-		return nil, false, nil
+		return nil, authn.Abstain, nil
 	}
 	var (
-		id    *authn.Identity
-		found bool
+		id *authn.Identity
+		d  authn.Decision
 	)
 	err := b.withConn(ctx, b.pool, func(c *conn) error {
 		var err error
-		id, found, err = b.lookupOn(ctx, c, user)
+		id, d, err = b.lookupOn(ctx, c, user)
 		return err
 	})
 	if err != nil {
@@ -59,15 +72,15 @@ func (b *Backend) LookupUser(ctx context.Context, user string) (*authn.Identity,
 			b.logger.ErrorContext(ctx, "ldap user lookup refused", "authenticator", b.name, "user", user, "err", err)
 			err = fmt.Errorf("%w: user lookup: %w", authn.ErrBackend, err)
 		}
-		return nil, false, err
+		return nil, authn.Abstain, err
 	}
-	return id, found, nil
+	return id, d, nil
 }
 
 // lookupOn reads user's entry on c. A returned error means no answer.
-func (b *Backend) lookupOn(ctx context.Context, c *conn, user string) (*authn.Identity, bool, error) {
+func (b *Backend) lookupOn(ctx context.Context, c *conn, user string) (*authn.Identity, authn.Decision, error) {
 	if err := b.bindService(c); err != nil {
-		return nil, false, fmt.Errorf("service account bind: %w", err)
+		return nil, authn.Abstain, fmt.Errorf("service account bind: %w", err)
 	}
 	attrs := b.entryAttributes()
 	var entry *ldap.Entry
@@ -76,20 +89,20 @@ func (b *Backend) lookupOn(ctx context.Context, c *conn, user string) (*authn.Id
 		switch {
 		case errors.Is(err, errTooMany) || err == nil && len(entries) > 1:
 			b.logger.WarnContext(ctx, "ldap user lookup matches several entries; user refused", "authenticator", b.name, "user", user, "server", c.server)
-			return nil, false, nil
+			return nil, authn.Deny, nil
 		case err != nil:
-			return nil, false, fmt.Errorf("user search: %w", err)
+			return nil, authn.Abstain, fmt.Errorf("user search: %w", err)
 		case len(entries) == 0:
-			return nil, false, nil
+			return nil, b.unknown("unknown user").Decision, nil
 		}
 		entry = entries[0]
 	} else {
 		e, err := b.readEntry(c, userDN(b.cfg.UserDNTemplate, user), attrs)
 		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-			return nil, false, nil
+			return nil, b.unknown("unknown user").Decision, nil
 		}
 		if err != nil {
-			return nil, false, fmt.Errorf("read user entry: %w", err)
+			return nil, authn.Abstain, fmt.Errorf("read user entry: %w", err)
 		}
 		entry = e
 	}
@@ -97,17 +110,20 @@ func (b *Backend) lookupOn(ctx context.Context, c *conn, user string) (*authn.Id
 		// The filter matched on another attribute than the account one, or
 		// on another spelling of the name: user is not an account name a
 		// grant could have carried.
-		return nil, false, nil
+		return nil, authn.Abstain, nil
 	}
 	disabled, err := b.disabled(c, entry)
-	if err != nil || disabled {
-		return nil, false, err
+	if err != nil {
+		return nil, authn.Abstain, err
+	}
+	if disabled {
+		return nil, authn.Deny, nil
 	}
 	id, err := b.identity(ctx, c, user, entry)
 	if err != nil {
-		return nil, false, err
+		return nil, authn.Abstain, err
 	}
-	return id, true, nil
+	return id, authn.Grant, nil
 }
 
 // lookupFilter finds an account by name. Without account_attribute it is

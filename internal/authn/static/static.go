@@ -22,6 +22,8 @@ type User struct {
 type Backend struct {
 	name  string
 	users map[string]User
+	// pad makes a wrong password cost what an unknown name costs.
+	pad *authn.CostPadder
 }
 
 var (
@@ -43,6 +45,11 @@ func New(name string, users map[string]User) (*Backend, error) {
 // Name implements authn.Authenticator.
 func (b *Backend) Name() string { return b.name }
 
+// SetBcryptCost sets authn.bcrypt_cost: a wrong password for a user whose
+// hash is cheaper is padded up to it, as an unknown name costs a compare
+// at it. It must be called before the backend serves requests.
+func (b *Backend) SetBcryptCost(cost int) { b.pad = authn.NewCostPadder(cost) }
+
 // Authenticate implements authn.Authenticator. An unknown user abstains
 // without hashing; the chain compares against a dummy hash when nobody
 // knows the user.
@@ -52,6 +59,7 @@ func (b *Backend) Authenticate(_ context.Context, c authn.Credentials) (authn.Re
 		return authn.Result{Decision: authn.Abstain}, nil
 	}
 	if err := bcrypt.CompareHashAndPassword(u.Hash, []byte(c.Password)); err != nil {
+		b.pad.Pad(u.Hash, c.Password)
 		return authn.Result{Decision: authn.Deny, Reason: "wrong password", Hashed: true}, nil
 	}
 	return authn.Result{Decision: authn.Grant, Identity: b.identity(c.Username, u), Hashed: true}, nil

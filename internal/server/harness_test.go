@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,6 +158,21 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 }
 
 // Logs returns the server's log output so far.
+// postToken sends an OAuth2 form to /token and returns the status, the
+// decoded answer (empty when it is not a token) and the raw body.
+func (in *instance) postToken(t *testing.T, form url.Values) (int, tokenResponse, string) {
+	t.Helper()
+	resp, err := in.client.PostForm(in.base+"/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var tr tokenResponse
+	_ = json.Unmarshal(b, &tr)
+	return resp.StatusCode, tr, string(b)
+}
+
 func (in *instance) Logs() string {
 	w := in.logWriter
 	w.mu.Lock()

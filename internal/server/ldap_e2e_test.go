@@ -393,18 +393,7 @@ func TestLDAPAppAndRefreshTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	post := func(form url.Values) (int, tokenResponse, string) {
-		t.Helper()
-		resp, err := in.client.PostForm(in.base+"/token", form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		var tr tokenResponse
-		_ = json.Unmarshal(b, &tr)
-		return resp.StatusCode, tr, string(b)
-	}
+	post := func(form url.Values) (int, tokenResponse, string) { t.Helper(); return in.postToken(t, form) }
 	st, tr, body := post(url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {"bob-pw"},
 		"service": {in.cfg.Token.Service}, "client_id": {"ci"}, "access_type": {"offline"}, "scope": {"repository:team-b/app:push"}})
 	if st != 200 || tr.RefreshToken == "" {

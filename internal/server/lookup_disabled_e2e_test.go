@@ -1,8 +1,6 @@
 package server_test
 
 import (
-	"encoding/json"
-	"io"
 	"net/url"
 	"testing"
 	"time"
@@ -30,15 +28,8 @@ userPassword: directory-builder-pw
 `)
 	post := func(form url.Values) (int, tokenResponse) {
 		t.Helper()
-		resp, err := in.client.PostForm(in.base+"/token", form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		var tr tokenResponse
-		_ = json.Unmarshal(b, &tr)
-		return resp.StatusCode, tr
+		st, tr, _ := in.postToken(t, form)
+		return st, tr
 	}
 	svc := in.cfg.Token.Service
 	st, tr := post(url.Values{"grant_type": {"password"}, "username": {"builder"}, "password": {"directory-builder-pw"},

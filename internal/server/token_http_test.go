@@ -177,44 +177,32 @@ func TestTokenEndpoint(t *testing.T) {
 		}
 	})
 
-	post := func(form url.Values) (*http.Response, tokenResponse, string) {
-		resp, err := in.client.PostForm(in.base+"/token", form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		var tr tokenResponse
-		_ = json.Unmarshal(b, &tr)
-		return resp, tr, string(b)
-	}
-
 	t.Run("oauth2 password and refresh grants", func(t *testing.T) {
-		resp, tr, body := post(url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {alice},
+		st, tr, body := in.postToken(t, url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {alice},
 			"service": {"registry"}, "client_id": {"containerd-client"}, "access_type": {"offline"},
 			"scope": {"repository:alice/app:pull repository:alice/other:push"}})
-		if resp.StatusCode != 200 || tr.AccessToken == "" || tr.RefreshToken == "" {
-			t.Fatalf("password grant: %d %s", resp.StatusCode, body)
+		if st != 200 || tr.AccessToken == "" || tr.RefreshToken == "" {
+			t.Fatalf("password grant: %d %s", st, body)
 		}
 		if n := len(decodeJWT(t, tr.AccessToken).Claims.Access); n != 2 {
 			t.Fatalf("space-separated POST scopes: %d access entries", n)
 		}
-		resp, tr2, body := post(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken},
+		st, tr2, body := in.postToken(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken},
 			"service": {"registry"}, "client_id": {"containerd-client"}, "scope": {"repository:alice/app:pull", "repository:bob/app:pull"}})
-		if resp.StatusCode != 200 {
-			t.Fatalf("refresh grant: %d %s", resp.StatusCode, body)
+		if st != 200 {
+			t.Fatalf("refresh grant: %d %s", st, body)
 		}
 		c := decodeJWT(t, tr2.AccessToken).Claims
 		if c.Sub != "alice" || len(c.Access) != 1 || c.Access[0].Name != "alice/app" {
 			t.Fatalf("refresh claims %+v", c)
 		}
-		resp, _, _ = post(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"pcrt_forged"}, "client_id": {"containerd-client"}})
-		if resp.StatusCode != 401 {
-			t.Fatalf("forged refresh token: %d", resp.StatusCode)
+		st, _, _ = in.postToken(t, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"pcrt_forged"}, "client_id": {"containerd-client"}})
+		if st != 401 {
+			t.Fatalf("forged refresh token: %d", st)
 		}
-		resp, _, _ = post(url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"wrong"}})
-		if resp.StatusCode != 401 {
-			t.Fatalf("wrong password POST: %d", resp.StatusCode)
+		st, _, _ = in.postToken(t, url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"wrong"}})
+		if st != 401 {
+			t.Fatalf("wrong password POST: %d", st)
 		}
 		// GET with offline_token also returns a refresh token (docker login).
 		_, gt, _ := in.getToken(t, "/token", "alice", alice, url.Values{"service": {"registry"}, "offline_token": {"true"}, "client_id": {"docker"}})

@@ -148,9 +148,16 @@ func newHashCmd(a *App) *cobra.Command {
 	return cmd
 }
 
+// maxPasswordLine bounds the line read as a password. bcrypt uses 72
+// bytes at most, and LDAP and app-token passwords are far shorter: a
+// longer first line is a file piped in by mistake, not a password, and
+// reading it whole would take as much memory as the file.
+const maxPasswordLine = 1024
+
 // readPassword reads a password without echo from a terminal, or one line
-// from stdin otherwise.
+// from stdin otherwise. An empty password is refused either way.
 func readPassword(a *App, prompt string) (string, error) {
+	var pw string
 	if f, ok := a.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		fmt.Fprint(a.Stderr, prompt)
 		b, err := term.ReadPassword(int(f.Fd()))
@@ -158,15 +165,20 @@ func readPassword(a *App, prompt string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return string(b), nil
+		pw = string(b)
+	} else {
+		// Two more bytes than the bound for the line end ("\r\n").
+		line, err := bufio.NewReader(io.LimitReader(a.Stdin, maxPasswordLine+2)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", err
+		}
+		pw = strings.TrimRight(line, "\r\n")
+		if len(pw) > maxPasswordLine {
+			return "", fmt.Errorf("the first line of standard input is longer than %d bytes: not a password", maxPasswordLine)
+		}
 	}
-	line, err := bufio.NewReader(a.Stdin).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", err
-	}
-	line = strings.TrimRight(line, "\r\n")
-	if line == "" {
+	if pw == "" {
 		return "", errors.New("empty password")
 	}
-	return line, nil
+	return pw, nil
 }

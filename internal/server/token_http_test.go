@@ -209,6 +209,26 @@ func TestTokenEndpoint(t *testing.T) {
 		if gt.RefreshToken == "" {
 			t.Fatal("GET offline_token=true without refresh_token")
 		}
+		// HEAD answers without a body: it must not leave a session behind
+		// that no client holds.
+		before, err := in.srv.Store().ListRefreshTokens(t.Context(), "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodHead, in.base+"/token?"+url.Values{"service": {"registry"}, "offline_token": {"true"}, "client_id": {"docker"}}.Encode(), nil)
+		req.SetBasicAuth("alice", alice)
+		resp, err := in.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		after, err := in.srv.Store().ListRefreshTokens(t.Context(), "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 200 || len(after) != len(before) {
+			t.Fatalf("HEAD with offline_token: %d, sessions %d -> %d", resp.StatusCode, len(before), len(after))
+		}
 	})
 
 	t.Run("jwks health metrics", func(t *testing.T) {

@@ -70,7 +70,9 @@ func parseGet(r *http.Request) (*Request, error) {
 	if v, err := single(q, "offline_token"); err != nil {
 		return nil, err
 	} else {
-		req.Offline = v == "true" || v == "1"
+		// A HEAD answer has no body to carry a refresh token: issuing
+		// one would only leave a session nobody holds.
+		req.Offline = (v == "true" || v == "1") && r.Method != http.MethodHead
 	}
 	if v, err := single(q, "account"); err != nil {
 		return nil, err

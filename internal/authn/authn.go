@@ -79,6 +79,11 @@ type Result struct {
 	// Reason is a short, secret-free explanation for logs ("wrong password",
 	// "account disabled", "unknown user").
 	Reason string
+	// Public, when set, is what the client may be told instead of "wrong
+	// user name or password": only what it could not learn about accounts
+	// it does not hold, that is, once it has shown the right password or
+	// a token that exists ("account disabled", "app token expired").
+	Public string
 	// Hashed reports that the authenticator ran a password hash (real or
 	// against a dummy) for this attempt. When no authenticator knows a user
 	// and none hashed, the chain hashes against a dummy itself, so an

@@ -307,6 +307,9 @@ func (s *Service) identify(ctx context.Context, req *Request, ip netip.Addr, o *
 		if res.Reason == "" {
 			o.reason = res.Decision.String()
 		}
+		if res.Public != "" {
+			return nil, http.StatusUnauthorized, "authentication failed: " + res.Public
+		}
 		return nil, http.StatusUnauthorized, "authentication failed: wrong user name or password"
 	}
 	// Log the account granted: the authenticator may spell it otherwise

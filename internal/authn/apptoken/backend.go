@@ -82,7 +82,7 @@ func (b *Backend) Close() error { return b.usage.Close() }
 // Name implements authn.Authenticator.
 func (b *Backend) Name() string { return b.name }
 
-const reasonInvalid = "invalid or expired app token"
+const reasonUnknown = "unknown or revoked app token"
 
 // Authenticate implements authn.Authenticator. A password that does not
 // look like an app token abstains, so ordinary passwords go on down the
@@ -94,7 +94,9 @@ func (b *Backend) Authenticate(ctx context.Context, c authn.Credentials) (authn.
 	hash := Hash(c.Password)
 	t, err := b.st.GetAppTokenByHash(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
-		return authn.Result{Decision: authn.Deny, Reason: reasonInvalid}, nil
+		// Says nothing about any account: the client sent a password
+		// shaped as an app token, and no such token exists.
+		return authn.Result{Decision: authn.Deny, Reason: reasonUnknown, Public: reasonUnknown}, nil
 	}
 	if err != nil {
 		return authn.Result{}, fmt.Errorf("%w: %w", authn.ErrBackend, err)
@@ -102,11 +104,17 @@ func (b *Backend) Authenticate(ctx context.Context, c authn.Credentials) (authn.
 	now := b.now()
 	// The store found the row by this hash; the constant-time compare
 	// keeps that true even for a store that matched loosely.
-	if subtle.ConstantTimeCompare(t.Hash, hash) != 1 || !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
-		return authn.Result{Decision: authn.Deny, Reason: reasonInvalid}, nil
+	if subtle.ConstantTimeCompare(t.Hash, hash) != 1 {
+		return authn.Result{Decision: authn.Deny, Reason: reasonUnknown, Public: reasonUnknown}, nil
+	}
+	// From here the client holds a token that exists, so it may be told
+	// what is wrong with it.
+	if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
+		return authn.Result{Decision: authn.Deny, Reason: "expired app token", Public: "app token expired; create a new one"}, nil
 	}
 	if t.User != c.Username {
-		return authn.Result{Decision: authn.Deny, Reason: "app token of another user", Identity: &authn.Identity{Account: c.Username, Source: b.name, Kind: authn.KindAppToken}}, nil
+		return authn.Result{Decision: authn.Deny, Reason: "app token of another user", Public: "the app token is not one of this user's",
+			Identity: &authn.Identity{Account: c.Username, Source: b.name, Kind: authn.KindAppToken}}, nil
 	}
 	id := &authn.Identity{
 		Account: t.User, Source: b.name, Kind: authn.KindAppToken,
@@ -117,7 +125,7 @@ func (b *Backend) Authenticate(ctx context.Context, c authn.Credentials) (authn.
 		return authn.Result{}, fmt.Errorf("%w: owner of app token %s: %w", authn.ErrBackend, t.Name, err)
 	}
 	if !ok {
-		return authn.Result{Decision: authn.Deny, Reason: "app token owner removed or disabled", Identity: id}, nil
+		return authn.Result{Decision: authn.Deny, Reason: "app token owner removed or disabled", Public: "the app token's owner is disabled or removed", Identity: id}, nil
 	}
 	addr := ""
 	if c.RemoteAddr.IsValid() {

@@ -99,7 +99,7 @@ func (b *Backend) Authenticate(ctx context.Context, c authn.Credentials) (authn.
 	}
 	if u.Disabled {
 		b.pad.Pad(u.PasswordHash, c.Password)
-		return authn.Result{Decision: authn.Deny, Reason: "account disabled", Hashed: true}, nil
+		return authn.Result{Decision: authn.Deny, Reason: "account disabled", Public: "account disabled", Hashed: true}, nil
 	}
 	return authn.Result{Decision: authn.Grant, Identity: b.identity(u), Hashed: true}, nil
 }

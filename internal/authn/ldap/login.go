@@ -131,7 +131,8 @@ func (b *Backend) loginOn(ctx context.Context, c *conn, user, password string, t
 	}
 	if disabled {
 		tr.Disabled = true
-		return authn.Result{Decision: authn.Deny, Reason: "account disabled", Hashed: true}, nil
+		// After a successful bind: the client has shown the password.
+		return authn.Result{Decision: authn.Deny, Reason: "account disabled", Public: "account disabled", Hashed: true}, nil
 	}
 	id, err := b.identity(ctx, c, user, entry)
 	if err != nil {

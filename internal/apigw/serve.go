@@ -5,17 +5,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/portcullis/portcullis/internal/gwserver"
 	"github.com/portcullis/portcullis/internal/keys"
 )
-
-// certValidity is how long a certificate made on first start lasts.
-const certValidity = 825 * 24 * time.Hour
 
 // Run listens on the configured address (TLS unless insecure_http) and
 // serves until ctx ends, then shuts down gracefully.
@@ -31,31 +28,14 @@ func (g *Gateway) Run(ctx context.Context) error {
 // Serve serves on ln (wrapped in TLS unless insecure_http) until ctx ends.
 // It also watches the keys file and sweeps the replay cache.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           g,
-		ReadHeaderTimeout: g.cfg.ReadHeaderTimeout,
-		// No ReadTimeout or WriteTimeout: uploads, downloads, event streams
-		// and websockets last as long as they last; upstream timeouts and
-		// IdleTimeout bound the rest.
-		IdleTimeout:    g.cfg.IdleTimeout,
-		MaxHeaderBytes: 64 << 10,
-		ErrorLog:       slog.NewLogLogger(g.logger.Handler(), slog.LevelDebug),
-		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		// HTTP/1.1 only: websocket upgrades need it.
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
-	}
+	srv := gwserver.New(ctx, gwserver.Options{Handler: g, ReadHeaderTimeout: g.cfg.ReadHeaderTimeout, IdleTimeout: g.cfg.IdleTimeout, Logger: g.logger})
 	if !g.cfg.Insecure {
 		cert, err := g.loadCert()
 		if err != nil {
 			ln.Close()
 			return err
 		}
-		srv.TLSConfig = &tls.Config{
-			MinVersion:   tls.VersionTLS12,
-			Certificates: []tls.Certificate{cert},
-			NextProtos:   []string{"http/1.1"},
-		}
-		ln = tls.NewListener(ln, srv.TLSConfig)
+		ln = gwserver.ListenTLS(srv, ln, cert)
 	}
 	bctx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
@@ -143,11 +123,7 @@ func (g *Gateway) sweepReplay(ctx context.Context) {
 // loadCert loads the configured certificate or makes a self-signed one on
 // first start, and logs its fingerprint so clients can pin it.
 func (g *Gateway) loadCert() (tls.Certificate, error) {
-	hosts := g.cfg.Hosts
-	if len(hosts) == 0 {
-		hosts = defaultHosts()
-	}
-	cert, created, err := keys.EnsureTLS(g.cfg.TLSCert, g.cfg.TLSKey, hosts, certValidity)
+	cert, created, hosts, err := gwserver.LoadCert(g.cfg.TLSCert, g.cfg.TLSKey, g.cfg.Hosts)
 	if err != nil {
 		return cert, fmt.Errorf("API-key gateway: %w", err)
 	}
@@ -160,12 +136,4 @@ func (g *Gateway) loadCert() (tls.Certificate, error) {
 		g.logger.Info("API-key gateway certificate", "cert", g.cfg.TLSCert, "sha256", fp)
 	}
 	return cert, nil
-}
-
-func defaultHosts() []string {
-	hosts := []string{}
-	if h, err := os.Hostname(); err == nil && h != "" && h != "localhost" {
-		hosts = append(hosts, h)
-	}
-	return append(hosts, "localhost", "127.0.0.1")
 }

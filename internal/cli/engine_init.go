@@ -18,6 +18,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/engine"
+	"github.com/portcullis/portcullis/internal/gwserver"
 	"github.com/portcullis/portcullis/internal/store"
 	"github.com/spf13/cobra"
 )
@@ -178,7 +179,7 @@ func initHosts(hosts, ips []string) ([]string, error) {
 		all = append(all, ip.String())
 	}
 	if len(all) == 0 {
-		all = engine.DefaultHosts()
+		all = gwserver.DefaultHosts()
 		if addrs, err := net.InterfaceAddrs(); err == nil {
 			for _, a := range addrs {
 				if n, ok := a.(*net.IPNet); ok && n.IP.IsGlobalUnicast() {

@@ -81,6 +81,9 @@ func (s *Store) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
 
 // DeleteAPIKey removes key id.
 func (s *Store) DeleteAPIKey(ctx context.Context, id string) error {
+	if !storable(id) {
+		return fmt.Errorf("api key %q: %w", id, store.ErrNotFound)
+	}
 	tag, err := s.pool.Exec(ctx, "DELETE FROM api_keys WHERE id = $1", id)
 	if err != nil {
 		return fmt.Errorf("delete api key %q: %w", id, err)

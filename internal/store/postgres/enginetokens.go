@@ -78,6 +78,9 @@ func (s *Store) ReplaceEngineTokenHash(ctx context.Context, name string, hash []
 	if err := checkHash(hash); err != nil {
 		return fmt.Errorf("rotate engine token %q: %w", name, err)
 	}
+	if !storable(name) {
+		return fmt.Errorf("engine token %q: %w", name, store.ErrNotFound)
+	}
 	tag, err := s.pool.Exec(ctx, "UPDATE engine_tokens SET hash = $1 WHERE name = $2", hash, name)
 	if isUnique(err) {
 		return fmt.Errorf("rotate engine token %q: hash %w", name, store.ErrAlreadyExists)
@@ -90,6 +93,9 @@ func (s *Store) ReplaceEngineTokenHash(ctx context.Context, name string, hash []
 
 // DeleteEngineToken removes token name.
 func (s *Store) DeleteEngineToken(ctx context.Context, name string) error {
+	if !storable(name) {
+		return fmt.Errorf("engine token %q: %w", name, store.ErrNotFound)
+	}
 	tag, err := s.pool.Exec(ctx, "DELETE FROM engine_tokens WHERE name = $1", name)
 	if err != nil {
 		return fmt.Errorf("delete engine token %q: %w", name, err)

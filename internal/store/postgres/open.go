@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/portcullis/portcullis/internal/store"
 )
@@ -29,12 +31,54 @@ var _ store.Store = (*Store)(nil)
 // Open connects to the database named by dsn (a postgres:// URL or
 // key=value string) and migrates it.
 func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
-	cfg, err := pgxpool.ParseConfig(dsn)
+	cfg, err := ParseConfig(dsn)
 	if err != nil {
-		// pgx's parse errors redact the password.
-		return nil, fmt.Errorf("postgres store: %w", err)
+		return nil, err
 	}
 	return OpenConfig(ctx, cfg, opts)
+}
+
+// ParseConfig parses dsn into a pool configuration. Its error says what is
+// wrong without quoting the DSN: pgx quotes it with the password masked as
+// best it can, and it cannot always (key = value with spaces, which libpq
+// accepts, comes out in clear).
+func ParseConfig(dsn string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, &dsnError{cause: err}
+	}
+	return cfg, nil
+}
+
+// dsnError is a DSN parse error shown without the DSN.
+type dsnError struct{ cause error }
+
+func (e *dsnError) Error() string {
+	const msg = "postgres store: cannot parse the DSN"
+	var pe *pgconn.ParseConfigError
+	if !errors.As(e.cause, &pe) {
+		return msg
+	}
+	// pgx writes "cannot parse `<masked DSN>`: <reason>". An error made
+	// from the same DSN with no reason is exactly that prefix, so the
+	// reason is what follows it. Should pgx change its wording, say
+	// nothing rather than risk the password.
+	prefix := pgconn.NewParseConfigError(pe.ConnString, "", nil).Error()
+	reason, ok := strings.CutPrefix(pe.Error(), prefix)
+	if !ok || reason == "" {
+		return msg
+	}
+	return msg + ": " + reason
+}
+
+// Unwrap gives the cause behind pgx's error (a strconv error, say), which
+// does not hold the DSN; pgx's error itself does.
+func (e *dsnError) Unwrap() error {
+	var pe *pgconn.ParseConfigError
+	if errors.As(e.cause, &pe) {
+		return pe.Unwrap()
+	}
+	return nil
 }
 
 // OpenConfig is Open with a parsed pool configuration, for callers that

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,10 +22,22 @@ const (
 	defaultStatementTimeout = "30s"
 )
 
+// callMargin is how much longer than statement_timeout one store call may
+// take before Portcullis gives up on its side. statement_timeout is
+// enforced by the server, so it does nothing when the server, its host or
+// the network to it stops answering: a connection then stays open and
+// silent, and without a bound of our own a login would wait for it until
+// TCP gives up, many minutes later. The margin lets the server's own
+// timeout, which keeps the connection usable, fire first.
+const callMargin = 5 * time.Second
+
 // Store is the PostgreSQL implementation of store.Store.
 type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
+	// callTimeout bounds every call (statement_timeout + callMargin); zero
+	// when the DSN turns statement_timeout off.
+	callTimeout time.Duration
 }
 
 var _ store.Store = (*Store)(nil)
@@ -104,7 +118,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts store.Options) (*
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{pool: pool, now: now}
+	s := &Store{pool: pool, now: now, callTimeout: callTimeout(cfg.ConnConfig.RuntimeParams["statement_timeout"])}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres store: connect: %w", err)
@@ -116,8 +130,54 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts store.Options) (*
 	return s, nil
 }
 
+// callTimeout is the client-side bound of one store call for the given
+// statement_timeout setting.
+func callTimeout(statementTimeout string) time.Duration {
+	d, ok := parseTimeout(statementTimeout)
+	if !ok {
+		// PostgreSQL accepted a form we do not read: bound by the default.
+		d, _ = parseTimeout(defaultStatementTimeout)
+	}
+	if d == 0 {
+		return 0 // the operator turned statement timeouts off
+	}
+	return d + callMargin
+}
+
+// parseTimeout reads a PostgreSQL time setting: a number, optionally
+// followed by one of its units; a bare number is milliseconds.
+func parseTimeout(v string) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	i := strings.IndexFunc(v, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	num, unit := v, ""
+	if i >= 0 {
+		num, unit = v[:i], strings.TrimSpace(v[i:])
+	}
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	units := map[string]time.Duration{"": time.Millisecond, "us": time.Microsecond, "ms": time.Millisecond,
+		"s": time.Second, "min": time.Minute, "h": time.Hour, "d": 24 * time.Hour}
+	u, ok := units[unit]
+	if !ok || n*float64(u) > float64(math.MaxInt64/2) {
+		return 0, false
+	}
+	return time.Duration(n * float64(u)), true
+}
+
+// bound limits one store call to callTimeout; see callMargin.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.callTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.callTimeout)
+}
+
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if err := s.pool.Ping(ctx); err != nil {
 		return fmt.Errorf("postgres store: ping: %w", err)
 	}

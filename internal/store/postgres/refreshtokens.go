@@ -44,6 +44,9 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey("refresh", t.User)); err != nil {
 			return err
 		}
+		if err := lockUserTokens(ctx, tx, "refresh_tokens", t.User); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, "DELETE FROM refresh_tokens WHERE user_name = $1 AND expires_at IS NOT NULL AND expires_at <= $2",
 			t.User, utc(s.now())); err != nil {
 			return err
@@ -126,11 +129,19 @@ func (s *Store) DeleteRefreshTokens(ctx context.Context, user string) (int, erro
 	if !storable(user) {
 		return 0, nil
 	}
-	tag, err := s.pool.Exec(ctx, "DELETE FROM refresh_tokens WHERE user_name = $1", user)
+	var n int64
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		if err := lockUserTokens(ctx, tx, "refresh_tokens", user); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, "DELETE FROM refresh_tokens WHERE user_name = $1", user)
+		n = tag.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("delete refresh tokens of %q: %w", user, err)
 	}
-	return int(tag.RowsAffected()), nil
+	return int(n), nil
 }
 
 // TouchRefreshTokens records last uses in one transaction.

@@ -125,6 +125,9 @@ func (s *Store) UpdateUser(ctx context.Context, name string, upd store.UserUpdat
 		}
 		if upd.PasswordHash != nil {
 			u.PasswordHash = upd.PasswordHash
+			if err := lockUserTokens(ctx, tx, "refresh_tokens", name); err != nil {
+				return err
+			}
 			if _, err := tx.Exec(ctx, "DELETE FROM refresh_tokens WHERE user_name = $1", name); err != nil {
 				return err
 			}
@@ -182,7 +185,13 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 		if err := rowsOne(tag, notFound); err != nil {
 			return err
 		}
+		if err := lockUserTokens(ctx, tx, "app_tokens", name); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, "DELETE FROM app_tokens WHERE user_name = $1", name); err != nil {
+			return err
+		}
+		if err := lockUserTokens(ctx, tx, "refresh_tokens", name); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, "DELETE FROM refresh_tokens WHERE user_name = $1", name)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -109,15 +110,15 @@ func (l *dbLink) cut() {
 }
 
 // TestPostgresOutage: while the database is unreachable or stops
-// answering, logins and readiness answer 503 within a bounded time (not
-// a hung request, not a 401), and once it is back they succeed again
-// without restarting Portcullis.
+// answering, logins, readiness and the JSON API answer 503 within a
+// bounded time (not a hung request, not a 401 or 500), and once it is
+// back they succeed again without restarting Portcullis.
 func TestPostgresOutage(t *testing.T) {
 	testenv.Integration(t)
 	// The server-side statement_timeout, from which Portcullis bounds each
 	// store call on its side too; short, so the test is.
 	const statementTimeout = time.Second
-	const answerWithin = statementTimeout + 8*time.Second
+	const answerWithin = statementTimeout + 4*time.Second
 	for _, tc := range []struct {
 		name    string
 		outage  func(l *dbLink)
@@ -155,6 +156,20 @@ func TestPostgresOutage(t *testing.T) {
 			if st := in.readyz(t); st != http.StatusServiceUnavailable || time.Since(start) > answerWithin {
 				t.Fatalf("/readyz during the outage: %d after %v", st, time.Since(start))
 			}
+			// alice's password is checked without the database (htpasswd);
+			// what she asks of the API then needs it.
+			for _, call := range [][3]string{
+				{"GET", "/api/v1/apptokens", ""},
+				{"POST", "/api/v1/apptokens", `{"name":"during"}`},
+				{"DELETE", "/api/v1/apptokens/ci", ""},
+				{"GET", "/api/v1/sessions", ""},
+			} {
+				start := time.Now()
+				st, body := in.apiCall(t, call[0], call[1], "alice", testUsers["alice"], call[2])
+				if took := time.Since(start); st != http.StatusServiceUnavailable || !strings.Contains(string(body), `"unavailable"`) || took > answerWithin {
+					t.Fatalf("%s %s during the outage: %d after %v, want 503 unavailable within %v\n%s", call[0], call[1], st, took.Round(time.Millisecond), answerWithin, body)
+				}
+			}
 
 			tc.restore(link)
 			deadline := time.Now().Add(answerWithin + 5*time.Second)
@@ -170,6 +185,9 @@ func TestPostgresOutage(t *testing.T) {
 			}
 			if st := in.readyz(t); st != http.StatusOK {
 				t.Fatalf("/readyz after the database came back: %d", st)
+			}
+			if st, body := in.apiCall(t, "GET", "/api/v1/apptokens", "alice", testUsers["alice"], ""); st != http.StatusOK {
+				t.Fatalf("API after the database came back: %d %s", st, body)
 			}
 		})
 	}

@@ -22,20 +22,21 @@ const (
 	defaultStatementTimeout = "30s"
 )
 
-// callMargin is how much longer than statement_timeout one store call may
-// take before Portcullis gives up on its side. statement_timeout is
-// enforced by the server, so it does nothing when the server, its host or
-// the network to it stops answering: a connection then stays open and
-// silent, and without a bound of our own a login would wait for it until
-// TCP gives up, many minutes later. The margin lets the server's own
-// timeout, which keeps the connection usable, fire first.
+// callMargin is how much longer than statement_timeout (and at most half
+// as long again) one store call may take before Portcullis gives up on its
+// side. statement_timeout is enforced by the server, so it does nothing
+// when the server, its host or the network to it stops answering: a
+// connection then stays open and silent, and without a bound of our own a
+// login would wait for it until TCP gives up, many minutes later. The
+// margin lets the server's own timeout, which keeps the connection
+// usable, fire first.
 const callMargin = 5 * time.Second
 
 // Store is the PostgreSQL implementation of store.Store.
 type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
-	// callTimeout bounds every call (statement_timeout + callMargin); zero
+	// callTimeout bounds every call (statement_timeout + margin); zero
 	// when the DSN turns statement_timeout off.
 	callTimeout time.Duration
 }
@@ -141,7 +142,7 @@ func callTimeout(statementTimeout string) time.Duration {
 	if d == 0 {
 		return 0 // the operator turned statement timeouts off
 	}
-	return d + callMargin
+	return d + min(callMargin, d/2)
 }
 
 // parseTimeout reads a PostgreSQL time setting: a number, optionally

@@ -105,8 +105,16 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts store.Options) (*
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
-	if _, ok := cfg.ConnConfig.RuntimeParams["statement_timeout"]; !ok {
-		cfg.ConnConfig.RuntimeParams["statement_timeout"] = defaultStatementTimeout
+	statementTimeout, ok := cfg.ConnConfig.RuntimeParams["statement_timeout"]
+	if !ok {
+		// libpq users set it inside options ("-c statement_timeout=5s").
+		// PostgreSQL applies startup parameters after options, so the
+		// default must not be sent then, or it would silently win.
+		statementTimeout, ok = optionsSetting(cfg.ConnConfig.RuntimeParams["options"], "statement_timeout")
+	}
+	if !ok {
+		statementTimeout = defaultStatementTimeout
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = statementTimeout
 	}
 	// Times go over the wire as timestamptz; make the session zone fixed so
 	// nothing depends on the server's default.
@@ -119,7 +127,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, opts store.Options) (*
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{pool: pool, now: now, callTimeout: callTimeout(cfg.ConnConfig.RuntimeParams["statement_timeout"])}
+	s := &Store{pool: pool, now: now, callTimeout: callTimeout(statementTimeout)}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres store: connect: %w", err)
@@ -143,6 +151,36 @@ func callTimeout(statementTimeout string) time.Duration {
 		return 0 // the operator turned statement timeouts off
 	}
 	return d + min(callMargin, d/2)
+}
+
+// optionsSetting finds setting name in the value of the options startup
+// parameter, which holds command-line switches: "-c name=value",
+// "-cname=value" or "--name=value", dashes in names standing for
+// underscores; the last one wins, as in PostgreSQL.
+func optionsSetting(options, name string) (string, bool) {
+	var value string
+	found := false
+	fields := strings.Fields(options)
+	for i := 0; i < len(fields); i++ {
+		f := fields[i]
+		var kv string
+		switch {
+		case f == "-c" && i+1 < len(fields):
+			i++
+			kv = fields[i]
+		case strings.HasPrefix(f, "--"):
+			kv = f[2:]
+		case strings.HasPrefix(f, "-c"):
+			kv = f[2:]
+		default:
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && strings.EqualFold(strings.ReplaceAll(k, "-", "_"), name) {
+			value, found = v, true
+		}
+	}
+	return value, found
 }
 
 // parseTimeout reads a PostgreSQL time setting: a number, optionally

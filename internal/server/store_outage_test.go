@@ -5,10 +5,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/portcullis/portcullis/internal/testenv"
 )
@@ -202,4 +206,68 @@ func (in *instance) readyz(t *testing.T) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// A password changed in the htpasswd file while the database is
+// unreachable still revokes the user's sessions: the revocation that
+// failed at the reload is retried once the database is back, instead of
+// the change being recorded as handled and the old sessions living on.
+func TestHtpasswdChangeDuringOutageRevokesSessions(t *testing.T) {
+	testenv.Integration(t)
+	dsn, err := url.Parse(testenv.StartPostgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := startDBLink(t, dsn.Host)
+	dsn.Host = link.ln.Addr().String()
+	in := startPortcullis(t, publicACL+fmt.Sprintf("store:\n  type: postgres\n  dsn: %q\n", dsn.String()))
+
+	resp, tr, body := in.getToken(t, "/token", "alice", testUsers["alice"],
+		url.Values{"service": {"registry"}, "offline_token": {"true"}, "client_id": {"docker"}})
+	if resp.StatusCode != http.StatusOK || tr.RefreshToken == "" {
+		t.Fatalf("login: %d %s", resp.StatusCode, body)
+	}
+	if st := in.refreshStatus(t, tr.RefreshToken); st != http.StatusOK {
+		t.Fatalf("refresh before the change: %d", st)
+	}
+
+	link.set(true, false)
+	link.cut()
+	path := filepath.Join(in.dataDir, "htpasswd")
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := parseLines(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte("alice-new-secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := fmt.Sprintf("alice:%s\nbob:%s\ncarol:%s\n", h, users["bob"], users["carol"])
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The watcher polls every 2s; wait for the reload's failed revocation.
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(in.Logs(), "revoking the sessions of a changed user failed"); {
+		if time.Now().After(deadline) {
+			t.Fatal("the reload did not try to revoke alice's sessions")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	link.set(false, false)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := in.refreshStatus(t, tr.RefreshToken)
+		if st == http.StatusUnauthorized {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alice's session made with her old password still works (%d) %v after the database came back", st, 20*time.Second)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }

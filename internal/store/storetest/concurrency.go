@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -136,7 +137,7 @@ var concurrencyCases = []testCase{
 		// writes many rows of one user; none may fail because a flush
 		// touches the same rows at the same moment (on PostgreSQL, rows
 		// locked in opposite orders are a deadlock, and one side fails).
-		c := ctx(t)
+		var c context.Context
 		const tokens, rounds = 40, 15
 		for _, op := range []struct {
 			name string
@@ -154,6 +155,7 @@ var concurrencyCases = []testCase{
 			}},
 		} {
 			t.Run(op.name, func(t *testing.T) {
+				c = ctx(t) // one minute for each operation's rounds
 				for r := range rounds {
 					if _, err := s.GetUser(c, "u"); err != nil {
 						mustNil(t, s.CreateUser(c, store.User{Name: "u", PasswordHash: []byte("h")}))

@@ -25,7 +25,7 @@ func tokensPath(caller *authn.Identity, user string) string {
 func (h *handler) listAppTokens(w http.ResponseWriter, r *http.Request, _ *authn.Identity, user string) {
 	toks, err := h.d.Store.ListAppTokens(r.Context(), user)
 	if err != nil {
-		h.internal(w, r, "list app tokens", err)
+		h.storeFailed(w, r, "list app tokens", err)
 		return
 	}
 	out := make([]AppToken, 0, len(toks))
@@ -78,13 +78,13 @@ func (h *handler) createAppToken(w http.ResponseWriter, r *http.Request, caller 
 		writeError(w, http.StatusBadRequest, codeInvalid, err.Error())
 		return
 	case err != nil:
-		h.internal(w, r, "create app token", err)
+		h.storeFailed(w, r, "create app token", err)
 		return
 	}
 	h.d.Logger.InfoContext(r.Context(), "app token created", "by", caller.Account, "user", user, "token", req.Name, "expires", expires, "scopes", req.Scopes)
 	stored, err := h.d.Store.GetAppTokenByHash(r.Context(), apptoken.Hash(tok))
 	if err != nil {
-		h.internal(w, r, "read back app token", err)
+		h.storeFailed(w, r, "read back app token", err)
 		return
 	}
 	w.Header().Set("Location", tokensPath(caller, user)+"/"+url.PathEscape(req.Name))
@@ -103,7 +103,7 @@ func (h *handler) revokeAppToken(w http.ResponseWriter, r *http.Request, caller 
 		return
 	}
 	if err != nil {
-		h.internal(w, r, "revoke app token", err)
+		h.storeFailed(w, r, "revoke app token", err)
 		return
 	}
 	h.d.Logger.InfoContext(r.Context(), "app token revoked", "by", caller.Account, "user", user, "token", name)
@@ -130,4 +130,13 @@ func (h *handler) userKnown(w http.ResponseWriter, r *http.Request, user string)
 func (h *handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
 	h.d.Logger.ErrorContext(r.Context(), "API: "+what+" failed", "path", r.URL.Path, "err", err)
 	writeError(w, http.StatusInternalServerError, codeInternal, "internal error; see the server log")
+}
+
+// storeFailed answers for a store call that failed other than with one of
+// the store's answers (not found, exists, limit, last admin): the database
+// is down, restarting or not answering. That is 503, as on /token, so
+// clients retry and monitoring tells it from a bug.
+func (h *handler) storeFailed(w http.ResponseWriter, r *http.Request, what string, err error) {
+	h.d.Logger.ErrorContext(r.Context(), "API: "+what+" failed", "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusServiceUnavailable, codeUnavailable, "the store is unavailable; try again later")
 }

@@ -15,7 +15,7 @@ const maxSessionIDLen = 128
 func (h *handler) listSessions(w http.ResponseWriter, r *http.Request, _ *authn.Identity, user string) {
 	ss, err := h.d.Store.ListRefreshTokens(r.Context(), user)
 	if err != nil {
-		h.internal(w, r, "list sessions", err)
+		h.storeFailed(w, r, "list sessions", err)
 		return
 	}
 	out := make([]Session, 0, len(ss))
@@ -39,7 +39,7 @@ func (h *handler) revokeSession(w http.ResponseWriter, r *http.Request, caller *
 		return
 	}
 	if err != nil {
-		h.internal(w, r, "revoke session", err)
+		h.storeFailed(w, r, "revoke session", err)
 		return
 	}
 	h.d.Logger.InfoContext(r.Context(), "session revoked", "by", caller.Account, "user", user, "session", id)
@@ -49,7 +49,7 @@ func (h *handler) revokeSession(w http.ResponseWriter, r *http.Request, caller *
 func (h *handler) revokeSessions(w http.ResponseWriter, r *http.Request, caller *authn.Identity, user string) {
 	n, err := h.d.Store.DeleteRefreshTokens(r.Context(), user)
 	if err != nil {
-		h.internal(w, r, "revoke sessions", err)
+		h.storeFailed(w, r, "revoke sessions", err)
 		return
 	}
 	h.d.Logger.InfoContext(r.Context(), "sessions revoked", "by", caller.Account, "user", user, "count", n)

@@ -21,7 +21,7 @@ func (h *handler) getMe(w http.ResponseWriter, _ *http.Request, caller *authn.Id
 func (h *handler) listUsers(w http.ResponseWriter, r *http.Request, _ *authn.Identity) {
 	us, err := h.d.Store.ListUsers(r.Context())
 	if err != nil {
-		h.internal(w, r, "list users", err)
+		h.storeFailed(w, r, "list users", err)
 		return
 	}
 	out := make([]User, 0, len(us))
@@ -68,13 +68,13 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request, caller *aut
 		return
 	}
 	if err != nil {
-		h.internal(w, r, "create user", err)
+		h.storeFailed(w, r, "create user", err)
 		return
 	}
 	h.d.Logger.InfoContext(r.Context(), "user created", "by", caller.Account, "user", req.Name, "admin", req.Admin)
 	u, err := h.d.Store.GetUser(r.Context(), req.Name)
 	if err != nil {
-		h.internal(w, r, "read back user", err)
+		h.storeFailed(w, r, "read back user", err)
 		return
 	}
 	w.Header().Set("Location", Prefix+"/users/"+req.Name)
@@ -135,7 +135,7 @@ func (h *handler) userError(w http.ResponseWriter, r *http.Request, name string,
 	case errors.Is(err, store.ErrLastAdmin):
 		writeError(w, http.StatusConflict, codeLastAdmin, fmt.Sprintf("%s: %v", name, store.ErrLastAdmin))
 	default:
-		h.internal(w, r, "user operation", err)
+		h.storeFailed(w, r, "user operation", err)
 	}
 	return true
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -141,6 +142,55 @@ type credRecord struct {
 	logger *slog.Logger
 	mu     sync.Mutex
 	kick   chan struct{}
+	// unrevoked are users whose sessions had to be revoked but the store
+	// failed (down, restarting). Recording their new hash as seen would
+	// drop the revocation for good, and the old sessions would live on:
+	// run retries them, and until then the file records them as changed,
+	// so that a restart retries too. A session opened with the new
+	// password before the retry goes as well: the lesser evil.
+	unrevoked map[string]bool
+}
+
+// unrevokedMark is recorded instead of the fingerprint of a user whose
+// sessions are still to be revoked; it matches no fingerprint.
+const unrevokedMark = "revocation pending"
+
+// revokeRetry is how often run retries revocations the store failed.
+const revokeRetry = 2 * time.Second
+
+// revoke deletes user's refresh tokens, or notes the user for a retry.
+// The caller holds r.mu.
+func (r *credRecord) revoke(source, user string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	n, err := r.st.DeleteRefreshTokens(ctx, user)
+	cancel()
+	if err != nil {
+		r.logger.Error("revoking the sessions of a changed user failed; will retry", "authenticator", source, "user", user, "err", err)
+		if r.unrevoked == nil {
+			r.unrevoked = map[string]bool{}
+		}
+		r.unrevoked[user] = true
+		return
+	}
+	delete(r.unrevoked, user)
+	if n > 0 {
+		r.logger.Info("sessions revoked: user's entry changed or was removed", "authenticator", source, "user", user, "sessions", n)
+	}
+}
+
+// revokeFailed notes that the reload's own revocation of user failed and
+// asks run to retry.
+func (r *credRecord) revokeFailed(user string) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	if r.unrevoked == nil {
+		r.unrevoked = map[string]bool{}
+	}
+	r.unrevoked[user] = true
+	r.mu.Unlock()
+	r.changed()
 }
 
 // current reads the password hashes the configuration and the htpasswd
@@ -201,28 +251,45 @@ func (r *credRecord) sync(revoke bool) {
 		r.logger.Warn("reading recorded user fingerprints failed", "path", r.path, "err", err)
 	}
 	done := map[string]bool{}
-	if !revoke {
-		old = nil
-	}
-	for source, users := range old {
-		for user, f := range users {
-			if cur[source][user] == f || done[user] {
-				continue
-			}
-			done[user] = true
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			n, err := r.st.DeleteRefreshTokens(ctx, user)
-			cancel()
-			if err != nil {
-				r.logger.Error("revoking the sessions of a changed user failed", "authenticator", source, "user", user, "err", err)
-				continue
-			}
-			if n > 0 {
-				r.logger.Info("sessions revoked: user's entry changed or was removed", "authenticator", source, "user", user, "sessions", n)
+	if revoke {
+		for source, users := range old {
+			for user, f := range users {
+				if cur[source][user] == f || done[user] {
+					continue
+				}
+				done[user] = true
+				r.revoke(source, user)
 			}
 		}
 	}
-	data, err := json.Marshal(cur)
+	for user := range r.unrevoked {
+		if !done[user] {
+			done[user] = true
+			r.revoke("", user)
+		}
+	}
+	// Record what is current, except for users still to be revoked: for
+	// them a mark, or the old entry when they are gone, so the next start
+	// sees them as changed.
+	record := map[string]map[string]string{}
+	for source, users := range cur {
+		record[source] = maps.Clone(users)
+	}
+	for user := range r.unrevoked {
+		for source, users := range old {
+			if f, ok := users[user]; ok && record[source] != nil {
+				if _, now := record[source][user]; !now {
+					record[source][user] = f
+				}
+			}
+		}
+		for source := range record {
+			if _, ok := record[source][user]; ok {
+				record[source][user] = unrevokedMark
+			}
+		}
+	}
+	data, err := json.Marshal(record)
 	if err == nil {
 		tmp := r.path + ".tmp"
 		if err = os.WriteFile(tmp, data, 0o600); err == nil {
@@ -239,12 +306,21 @@ func (r *credRecord) run(ctx context.Context) {
 	if r == nil {
 		return
 	}
+	retry := time.NewTicker(revokeRetry)
+	defer retry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.kick:
 			r.sync(false)
+		case <-retry.C:
+			r.mu.Lock()
+			pending := len(r.unrevoked) > 0
+			r.mu.Unlock()
+			if pending {
+				r.sync(false)
+			}
 		}
 	}
 }
@@ -283,7 +359,8 @@ func revokeOnChange(backends []authn.Authenticator, cache *authn.Cache, st store
 			defer cancel()
 			n, err := st.DeleteRefreshTokens(ctx, user)
 			if err != nil {
-				logger.Error("revoking the sessions of a changed user failed", "authenticator", source, "user", user, "err", err)
+				logger.Error("revoking the sessions of a changed user failed; will retry", "authenticator", source, "user", user, "err", err)
+				rec.revokeFailed(user)
 				return
 			}
 			if n > 0 {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -223,15 +224,28 @@ func (s *pgServer) run(ctx context.Context, postgres string, cred *syscall.Crede
 	// Should the test binary die without StopPostgres, the server dies too.
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	cmd.SysProcAttr.Setpgid = true
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start postgres: %w", err)
-	}
-	s.cmd = cmd
+	// Pdeathsig fires when the *thread* that forked exits, not the
+	// process: started from any goroutine, the server died whenever the
+	// runtime ended that thread (it does when a goroutine locked to it
+	// returns, as dockerd's does when a test stops it), and every later
+	// test of the binary found it gone. Fork from a goroutine locked to a
+	// thread of its own that lives as long as the server (as dockerd).
+	started := make(chan error, 1)
 	s.exited = make(chan struct{})
 	go func() {
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		_ = cmd.Wait()
 		close(s.exited)
 	}()
+	if err := <-started; err != nil {
+		return fmt.Errorf("start postgres: %w", err)
+	}
+	s.cmd = cmd
 
 	deadline := time.Now().Add(30 * time.Second)
 	for {

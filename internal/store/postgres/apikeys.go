@@ -29,6 +29,8 @@ func scanAPIKey(r pgx.Row) (store.APIKey, error) {
 
 // CreateAPIKey stores k; a zero CreatedAt is now.
 func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if err := errors.Join(checkName("api key id", k.ID), checkName("api key secret", k.Secret)); err != nil {
 		return fmt.Errorf("create api key: %w", err)
 	}
@@ -53,6 +55,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 
 // GetAPIKey returns key id.
 func (s *Store) GetAPIKey(ctx context.Context, id string) (store.APIKey, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !storable(id) {
 		return store.APIKey{}, fmt.Errorf("api key %q: %w", id, store.ErrNotFound)
 	}
@@ -68,6 +72,8 @@ func (s *Store) GetAPIKey(ctx context.Context, id string) (store.APIKey, error) 
 
 // ListAPIKeys lists every key, by id.
 func (s *Store) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, "SELECT "+apiKeyCols+` FROM api_keys ORDER BY id COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
@@ -81,6 +87,11 @@ func (s *Store) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
 
 // DeleteAPIKey removes key id.
 func (s *Store) DeleteAPIKey(ctx context.Context, id string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if !storable(id) {
+		return fmt.Errorf("api key %q: %w", id, store.ErrNotFound)
+	}
 	tag, err := s.pool.Exec(ctx, "DELETE FROM api_keys WHERE id = $1", id)
 	if err != nil {
 		return fmt.Errorf("delete api key %q: %w", id, err)

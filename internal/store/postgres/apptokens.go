@@ -32,6 +32,8 @@ func scanAppToken(r pgx.Row) (store.AppToken, error) {
 // <= 0 means no cap). A per-user advisory lock makes count-then-insert
 // atomic across connections and instances, even for users without a row.
 func (s *Store) CreateAppToken(ctx context.Context, t store.AppToken, max int) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if err := errors.Join(checkName("user", t.User), checkName("token name", t.Name), checkHash(t.Hash),
 		checkLen("last used address", t.LastUsedAddr)); err != nil {
 		return fmt.Errorf("create app token: %w", err)
@@ -77,6 +79,8 @@ func (s *Store) CreateAppToken(ctx context.Context, t store.AppToken, max int) e
 // GetAppTokenByHash looks a token up by the SHA-256 of its secret (unique
 // index).
 func (s *Store) GetAppTokenByHash(ctx context.Context, hash []byte) (store.AppToken, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if checkHash(hash) != nil {
 		return store.AppToken{}, fmt.Errorf("app token: %w", store.ErrNotFound)
 	}
@@ -93,6 +97,8 @@ func (s *Store) GetAppTokenByHash(ctx context.Context, hash []byte) (store.AppTo
 // ListAppTokens lists one user's tokens, or everyone's for user "", by
 // user then name.
 func (s *Store) ListAppTokens(ctx context.Context, user string) ([]store.AppToken, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !storable(user) {
 		return nil, nil
 	}
@@ -110,6 +116,8 @@ func (s *Store) ListAppTokens(ctx context.Context, user string) ([]store.AppToke
 
 // DeleteAppToken revokes one of user's tokens.
 func (s *Store) DeleteAppToken(ctx context.Context, user, name string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !storable(user, name) {
 		return fmt.Errorf("app token %q/%q: %w", user, name, store.ErrNotFound)
 	}
@@ -123,6 +131,8 @@ func (s *Store) DeleteAppToken(ctx context.Context, user, name string) error {
 // TouchAppTokens records last uses in one transaction; an older use never
 // replaces a newer one.
 func (s *Store) TouchAppTokens(ctx context.Context, uses []store.Usage) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	return s.touch(ctx, "app_tokens", true, uses)
 }
 

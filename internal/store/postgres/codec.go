@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/portcullis/portcullis/internal/store"
 )
@@ -177,6 +179,20 @@ func lockKey(scope, name string) int64 {
 	h.Write([]byte{0})
 	h.Write([]byte(name))
 	return int64(h.Sum64())
+}
+
+// lockUserTokens locks user's rows of a token table in hash order, the
+// order touch updates them in. A statement that deletes several of them
+// otherwise locks them in the order it finds them; meeting a last-used
+// flush that holds some and waits for others, it deadlocks, and
+// PostgreSQL fails one of the two (an administrator's "remove all
+// sessions", a password change, or a login evicting expired sessions).
+// Call it in the deleting transaction, before the deletes.
+func lockUserTokens(ctx context.Context, tx pgx.Tx, table, user string) error {
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM "+table+" WHERE user_name = $1 ORDER BY hash FOR UPDATE", user); err != nil {
+		return fmt.Errorf("lock %s of %q: %w", table, user, err)
+	}
+	return nil
 }
 
 // dedupUses keeps the latest use per hash and orders them by hash, so

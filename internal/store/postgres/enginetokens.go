@@ -27,6 +27,8 @@ func scanEngine(r pgx.Row) (store.EngineToken, error) {
 
 // CreateEngineToken stores t; a zero CreatedAt is now.
 func (s *Store) CreateEngineToken(ctx context.Context, t store.EngineToken) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if err := errors.Join(checkName("engine token name", t.Name), checkHash(t.Hash), checkLen("policy", t.Policy)); err != nil {
 		return fmt.Errorf("create engine token: %w", err)
 	}
@@ -47,6 +49,8 @@ func (s *Store) CreateEngineToken(ctx context.Context, t store.EngineToken) erro
 
 // GetEngineTokenByHash looks an engine token up by its secret's SHA-256.
 func (s *Store) GetEngineTokenByHash(ctx context.Context, hash []byte) (store.EngineToken, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if checkHash(hash) != nil {
 		return store.EngineToken{}, fmt.Errorf("engine token: %w", store.ErrNotFound)
 	}
@@ -62,6 +66,8 @@ func (s *Store) GetEngineTokenByHash(ctx context.Context, hash []byte) (store.En
 
 // ListEngineTokens lists every engine token, by name.
 func (s *Store) ListEngineTokens(ctx context.Context) ([]store.EngineToken, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, "SELECT "+engineCols+` FROM engine_tokens ORDER BY name COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("list engine tokens: %w", err)
@@ -75,8 +81,13 @@ func (s *Store) ListEngineTokens(ctx context.Context) ([]store.EngineToken, erro
 
 // ReplaceEngineTokenHash rotates the secret of token name.
 func (s *Store) ReplaceEngineTokenHash(ctx context.Context, name string, hash []byte) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if err := checkHash(hash); err != nil {
 		return fmt.Errorf("rotate engine token %q: %w", name, err)
+	}
+	if !storable(name) {
+		return fmt.Errorf("engine token %q: %w", name, store.ErrNotFound)
 	}
 	tag, err := s.pool.Exec(ctx, "UPDATE engine_tokens SET hash = $1 WHERE name = $2", hash, name)
 	if isUnique(err) {
@@ -90,6 +101,11 @@ func (s *Store) ReplaceEngineTokenHash(ctx context.Context, name string, hash []
 
 // DeleteEngineToken removes token name.
 func (s *Store) DeleteEngineToken(ctx context.Context, name string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if !storable(name) {
+		return fmt.Errorf("engine token %q: %w", name, store.ErrNotFound)
+	}
 	tag, err := s.pool.Exec(ctx, "DELETE FROM engine_tokens WHERE name = $1", name)
 	if err != nil {
 		return fmt.Errorf("delete engine token %q: %w", name, err)
@@ -99,5 +115,7 @@ func (s *Store) DeleteEngineToken(ctx context.Context, name string) error {
 
 // TouchEngineTokens records last uses in one transaction.
 func (s *Store) TouchEngineTokens(ctx context.Context, uses []store.Usage) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	return s.touch(ctx, "engine_tokens", false, uses)
 }

@@ -78,6 +78,26 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Look first, without DDL or lock: with nothing to migrate, a role
+	// that may only read and write rows (the schema left to a DBA) must
+	// be able to start, and CREATE TABLE IF NOT EXISTS needs the right
+	// to create even when the table is there. Versions only grow, so a
+	// current answer stays true.
+	var exists bool
+	if err := s.pool.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
+		return fmt.Errorf("look for schema_migrations: %w", err)
+	}
+	cur := -1
+	if exists {
+		if err := s.pool.QueryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&cur); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+	}
+	if latest := len(ms); cur > latest {
+		return fmt.Errorf("%w: database is at version %d, this binary knows up to %d", ErrSchemaTooNew, cur, latest)
+	} else if cur == latest {
+		return nil
+	}
 	return s.write(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLock); err != nil {
 			return fmt.Errorf("migration lock: %w", err)

@@ -3,6 +3,9 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,5 +142,68 @@ func TestAppTokenCapAcrossInstances(t *testing.T) {
 	}
 	if created != max {
 		t.Errorf("%d tokens created through two instances, cap is %d", created, max)
+	}
+}
+
+// A database whose schema is current opens with a role that may only read
+// and write rows (a DBA migrates with the owner, Portcullis runs with
+// least privilege): nothing left to migrate needs no DDL. A database that
+// needs migrating says so, naming the missing privilege.
+func TestCurrentSchemaOpensWithRowPrivilegesOnly(t *testing.T) {
+	testenv.Integration(t)
+	for _, tc := range []struct {
+		name    string
+		migrate bool // migrate with the owner first
+		wantErr string
+	}{
+		{"schema current", true, ""},
+		{"schema missing", false, "permission denied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dsn := testenv.StartPostgres(t)
+			if tc.migrate {
+				open(t, dsn, store.Options{}).Close()
+			}
+			owner := rawConn(t, dsn)
+			role := fmt.Sprintf("portcullis_dml_%d", time.Now().UnixNano())
+			for _, q := range []string{
+				"CREATE ROLE " + role + " LOGIN PASSWORD 'dml-pw'",
+				"REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+				"GRANT USAGE ON SCHEMA public TO " + role,
+				"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role,
+			} {
+				if _, err := owner.Exec(t.Context(), q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			t.Cleanup(func() {
+				ctx := context.Background()
+				_, _ = owner.Exec(ctx, "DROP OWNED BY "+role)
+				_, _ = owner.Exec(ctx, "DROP ROLE "+role)
+			})
+			u, err := url.Parse(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.User = url.UserPassword(role, "dml-pw")
+			s, err := postgres.Open(t.Context(), u.String(), store.Options{})
+			if tc.wantErr != "" {
+				if err == nil {
+					s.Close()
+					t.Fatal("opened a database it cannot migrate")
+				}
+				if !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %q, want it to say %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("open with row privileges: %v", err)
+			}
+			defer s.Close()
+			if err := s.CreateUser(t.Context(), store.User{Name: "u", PasswordHash: []byte("h")}); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -30,6 +30,8 @@ func scanRefresh(r pgx.Row) (store.RefreshToken, error) {
 // expired refresh tokens and, at store.MaxRefreshTokensPerUser, the least
 // recently used ones.
 func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if err := errors.Join(checkName("refresh token id", t.ID), checkName("user", t.User),
 		checkHash(t.Hash), checkLen("client id", t.ClientID), checkLen("last used address", t.LastUsedAddr)); err != nil {
 		return fmt.Errorf("create refresh token: %w", err)
@@ -40,6 +42,9 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 	}
 	err := s.write(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey("refresh", t.User)); err != nil {
+			return err
+		}
+		if err := lockUserTokens(ctx, tx, "refresh_tokens", t.User); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM refresh_tokens WHERE user_name = $1 AND expires_at IS NOT NULL AND expires_at <= $2",
@@ -68,6 +73,8 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 
 // GetRefreshTokenByHash looks a refresh token up by its secret's SHA-256.
 func (s *Store) GetRefreshTokenByHash(ctx context.Context, hash []byte) (store.RefreshToken, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if checkHash(hash) != nil {
 		return store.RefreshToken{}, fmt.Errorf("refresh token: %w", store.ErrNotFound)
 	}
@@ -84,6 +91,8 @@ func (s *Store) GetRefreshTokenByHash(ctx context.Context, hash []byte) (store.R
 // ListRefreshTokens lists one user's refresh tokens (everyone's for ""),
 // oldest first.
 func (s *Store) ListRefreshTokens(ctx context.Context, user string) ([]store.RefreshToken, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !storable(user) {
 		return nil, nil
 	}
@@ -101,6 +110,8 @@ func (s *Store) ListRefreshTokens(ctx context.Context, user string) ([]store.Ref
 
 // DeleteRefreshToken revokes one of user's refresh tokens.
 func (s *Store) DeleteRefreshToken(ctx context.Context, user, id string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !storable(user, id) {
 		return fmt.Errorf("refresh token %q of %q: %w", id, user, store.ErrNotFound)
 	}
@@ -113,17 +124,29 @@ func (s *Store) DeleteRefreshToken(ctx context.Context, user, id string) error {
 
 // DeleteRefreshTokens revokes all of user's refresh tokens.
 func (s *Store) DeleteRefreshTokens(ctx context.Context, user string) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !storable(user) {
 		return 0, nil
 	}
-	tag, err := s.pool.Exec(ctx, "DELETE FROM refresh_tokens WHERE user_name = $1", user)
+	var n int64
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		if err := lockUserTokens(ctx, tx, "refresh_tokens", user); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, "DELETE FROM refresh_tokens WHERE user_name = $1", user)
+		n = tag.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("delete refresh tokens of %q: %w", user, err)
 	}
-	return int(tag.RowsAffected()), nil
+	return int(n), nil
 }
 
 // TouchRefreshTokens records last uses in one transaction.
 func (s *Store) TouchRefreshTokens(ctx context.Context, uses []store.Usage) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	return s.touch(ctx, "refresh_tokens", true, uses)
 }

@@ -12,6 +12,8 @@ import (
 // exactly one inserts (or takes over an expired row); the others see the
 // fresh row and change nothing.
 func (s *Store) ClaimOnce(ctx context.Context, key string, expires time.Time) (bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if key == "" || len(key) > maxKeyLen {
 		return false, errors.New("claim once: key must be 1 to 512 bytes")
 	}
@@ -30,6 +32,8 @@ func (s *Store) ClaimOnce(ctx context.Context, key string, expires time.Time) (b
 
 // PurgeExpired deletes replay keys whose expiry has passed.
 func (s *Store) PurgeExpired(ctx context.Context) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if _, err := s.pool.Exec(ctx, "DELETE FROM replay_keys WHERE expires_at <= $1", utc(s.now())); err != nil {
 		return fmt.Errorf("purge replay keys: %w", err)
 	}

@@ -37,6 +37,8 @@ func nonNil(b []byte) []byte {
 
 // CreateUser stores a new user at generation 1; a zero CreatedAt is now.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if err := checkName("user name", u.Name); err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
@@ -66,6 +68,8 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 
 // GetUser returns one user.
 func (s *Store) GetUser(ctx context.Context, name string) (store.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !storable(name) {
 		return store.User{}, fmt.Errorf("user %q: %w", name, store.ErrNotFound)
 	}
@@ -81,6 +85,8 @@ func (s *Store) GetUser(ctx context.Context, name string) (store.User, error) {
 
 // ListUsers returns every user, by name.
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, "SELECT "+userCols+" FROM users ORDER BY name COLLATE \"C\"")
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
@@ -95,6 +101,8 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 // UpdateUser applies upd, bumps the generation and, on a password change,
 // deletes the user's refresh tokens, all in one transaction.
 func (s *Store) UpdateUser(ctx context.Context, name string, upd store.UserUpdate) (store.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !storable(name) {
 		return store.User{}, fmt.Errorf("user %q: %w", name, store.ErrNotFound)
 	}
@@ -117,6 +125,9 @@ func (s *Store) UpdateUser(ctx context.Context, name string, upd store.UserUpdat
 		}
 		if upd.PasswordHash != nil {
 			u.PasswordHash = upd.PasswordHash
+			if err := lockUserTokens(ctx, tx, "refresh_tokens", name); err != nil {
+				return err
+			}
 			if _, err := tx.Exec(ctx, "DELETE FROM refresh_tokens WHERE user_name = $1", name); err != nil {
 				return err
 			}
@@ -157,6 +168,8 @@ func (s *Store) UpdateUser(ctx context.Context, name string, upd store.UserUpdat
 
 // DeleteUser removes the user and their app and refresh tokens.
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	notFound := fmt.Errorf("user %q: %w", name, store.ErrNotFound)
 	if !storable(name) {
 		return notFound
@@ -172,7 +185,13 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 		if err := rowsOne(tag, notFound); err != nil {
 			return err
 		}
+		if err := lockUserTokens(ctx, tx, "app_tokens", name); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, "DELETE FROM app_tokens WHERE user_name = $1", name); err != nil {
+			return err
+		}
+		if err := lockUserTokens(ctx, tx, "refresh_tokens", name); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, "DELETE FROM refresh_tokens WHERE user_name = $1", name)
@@ -207,6 +226,8 @@ func keepsAdmin(ctx context.Context, tx pgx.Tx, name string) error {
 // CountAdmins counts enabled administrators: a disabled admin cannot act,
 // so callers guarding "the last admin" must not count them.
 func (s *Store) CountAdmins(ctx context.Context) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	var n int
 	if err := s.pool.QueryRow(ctx, "SELECT COUNT(*) FROM users WHERE admin AND NOT disabled").Scan(&n); err != nil {
 		return 0, fmt.Errorf("count admins: %w", err)

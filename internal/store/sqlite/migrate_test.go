@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -159,5 +160,46 @@ func TestUpgradeFromVersion1KeepsAppTokens(t *testing.T) {
 	}
 	if err := s.CreateAppToken(t.Context(), store.AppToken{User: "alice", Name: "ci", Hash: bytes.Repeat([]byte{8}, 32), CreatedAt: got.CreatedAt}, 5); !errors.Is(err, store.ErrAlreadyExists) {
 		t.Errorf("second token named ci for alice after upgrade: %v, want ErrAlreadyExists", err)
+	}
+}
+
+// store.path naming another program's SQLite database (a typo, a wrong
+// volume) is refused with a message naming the file, and the file is left
+// as it was: not switched to WAL, no Portcullis tables added to it.
+func TestRefusesAnotherProgramsDatabase(t *testing.T) {
+	for _, tc := range []struct{ name, schema string }{
+		{"unrelated tables", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"},
+		{"a table named like ours", "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "other.db")
+			db := rawDB(t, path)
+			if _, err := db.Exec(tc.schema); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			before, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := sqlite.Open(t.Context(), path, store.Options{})
+			if err == nil {
+				s.Close()
+				t.Fatal("opened another program's database")
+			}
+			if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "not a Portcullis database") {
+				t.Errorf("error %q does not name the file and the reason", err)
+			}
+			after, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(before, after) {
+				t.Error("the file was changed")
+			}
+			if _, err := os.Stat(path + "-wal"); err == nil {
+				t.Error("the file was switched to WAL")
+			}
+		})
 	}
 }

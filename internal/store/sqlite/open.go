@@ -73,6 +73,10 @@ func Open(ctx context.Context, path string, opts store.Options) (*Store, error) 
 		now = time.Now
 	}
 	s := &Store{db: db, now: now, writeSem: make(chan struct{}, 1)}
+	if err := s.checkOurs(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
+	}
 	if err := s.enableWAL(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
@@ -109,6 +113,29 @@ func dsn(path string) string {
 		"_txlock=immediate",
 	}
 	return path + "?" + strings.Join(q, "&")
+}
+
+// ErrNotPortcullis is returned by Open for a file that holds another
+// program's database.
+var ErrNotPortcullis = errors.New("not a Portcullis database")
+
+// checkOurs refuses a database that has tables but no schema_migrations:
+// another program's (store.path naming the wrong file). Going on would
+// switch it to WAL and add our tables to it. An empty file is a new
+// store; a Portcullis database always has schema_migrations, created in
+// the same transaction as the first tables.
+func (s *Store) checkOurs(ctx context.Context) error {
+	var ours, tables bool
+	err := s.db.QueryRowContext(ctx, `SELECT
+		EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'),
+		EXISTS (SELECT 1 FROM sqlite_master WHERE name NOT LIKE 'sqlite\_%' ESCAPE '\')`).Scan(&ours, &tables)
+	if err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	if tables && !ours {
+		return fmt.Errorf("%w: it has tables but no schema_migrations; refusing to change it (check store.path)", ErrNotPortcullis)
+	}
+	return nil
 }
 
 // enableWAL switches the file to write-ahead logging, a setting SQLite

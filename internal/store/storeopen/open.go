@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/store"
 	"github.com/portcullis/portcullis/internal/store/postgres"
@@ -49,9 +48,9 @@ func openSQLite(ctx context.Context, cfg config.StoreConfig, opts store.Options)
 }
 
 func openPostgres(ctx context.Context, cfg config.StoreConfig, opts store.Options) (store.Store, error) {
-	pc, err := pgxpool.ParseConfig(cfg.DSN)
+	pc, err := postgres.ParseConfig(cfg.DSN)
 	if err != nil {
-		return nil, fmt.Errorf("postgres store: %w", err)
+		return nil, err
 	}
 	if cfg.MaxOpenConns > 0 {
 		pc.MaxConns = int32(min(cfg.MaxOpenConns, 1<<20))

@@ -82,6 +82,37 @@ func TestOpenPostgres(t *testing.T) {
 	roundTrip(t, cfg.Store)
 }
 
+// A DSN that cannot be parsed is refused with a message that says why but
+// never holds the password, whatever shape the DSN has (libpq allows
+// spaces around "=" in key=value form, which pgx's own redaction misses).
+func TestOpenPostgresBadDSNHidesPassword(t *testing.T) {
+	const secret = "Sekr3tPW"
+	for _, tc := range []struct{ name, dsn, why string }{
+		{"URL, bad port", "postgres://u:" + secret + "@127.0.0.1:badport/db", "port"},
+		{"URL, bad sslmode", "postgres://u:" + secret + "@127.0.0.1/db?sslmode=bogus", "sslmode"},
+		{"URL, bad pool size", "postgres://u:" + secret + "@127.0.0.1/db?pool_max_conns=x", "pool_max_conns"},
+		{"URL, password in query", "postgres://u@127.0.0.1/db?password=" + secret + "&connect_timeout=x", "connect_timeout"},
+		{"key=value", "host=127.0.0.1 user=u password=" + secret + " sslmode=bogus", "sslmode"},
+		{"key=value, quoted", "host=127.0.0.1 user=u password='" + secret + "' connect_timeout=x", "connect_timeout"},
+		{"key = value", "host=127.0.0.1 user=u password = " + secret + " sslmode=bogus", "sslmode"},
+		{"key= value", "host=127.0.0.1 user=u password= " + secret + " port=x", "port"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := storeopen.Open(t.Context(), config.StoreConfig{Type: "postgres", DSN: tc.dsn}, store.Options{})
+			if err == nil {
+				s.Close()
+				t.Fatal("opened")
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error shows the password: %v", err)
+			}
+			if !strings.Contains(err.Error(), tc.why) {
+				t.Errorf("error %q does not say what is wrong (%s)", err, tc.why)
+			}
+		})
+	}
+}
+
 func TestOpenUnknownType(t *testing.T) {
 	_, err := storeopen.Open(t.Context(), config.StoreConfig{Type: "mysql"}, store.Options{})
 	if err == nil || !strings.Contains(err.Error(), "mysql") {

@@ -1,8 +1,11 @@
 package storetest
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -125,6 +128,90 @@ var concurrencyCases = []testCase{
 		countErrs(t, errs, nil)
 		if wins != 1 {
 			t.Errorf("%d concurrent claims won, want exactly 1", wins)
+		}
+	}},
+	{"TouchDuringBulkDeletes", func(t *testing.T, s store.Store, clk *Clock) {
+		// Last-used times are flushed in batches while administrators
+		// remove a user's sessions, change a password or remove the user,
+		// and while logins evict expired sessions. Every one of these
+		// writes many rows of one user; none may fail because a flush
+		// touches the same rows at the same moment (on PostgreSQL, rows
+		// locked in opposite orders are a deadlock, and one side fails).
+		var c context.Context
+		const tokens, rounds = 40, 15
+		for _, op := range []struct {
+			name string
+			run  func(round int) error
+		}{
+			{"DeleteRefreshTokens", func(int) error { _, err := s.DeleteRefreshTokens(c, "u"); return err }},
+			{"password change", func(r int) error {
+				_, err := s.UpdateUser(c, "u", store.UserUpdate{PasswordHash: fmt.Appendf(nil, "h%d", r)})
+				return err
+			}},
+			{"DeleteUser", func(int) error { return s.DeleteUser(c, "u") }},
+			{"expired sessions evicted", func(r int) error {
+				clk.Advance(2 * time.Minute)
+				return s.CreateRefreshToken(c, store.RefreshToken{ID: fmt.Sprint("new", r), User: "u", ClientID: "docker", Hash: hash(fmt.Sprint("new", r))})
+			}},
+		} {
+			t.Run(op.name, func(t *testing.T) {
+				c = ctx(t) // one minute for each operation's rounds
+				for r := range rounds {
+					if _, err := s.GetUser(c, "u"); err != nil {
+						mustNil(t, s.CreateUser(c, store.User{Name: "u", PasswordHash: []byte("h")}))
+					}
+					var uses []store.Usage
+					// Created in the opposite order of their hashes, so that
+					// an unordered delete meets an ordered flush head-on.
+					hs := make([][]byte, tokens)
+					for i := range hs {
+						hs[i] = hash(fmt.Sprint(op.name, r, i))
+					}
+					slices.SortFunc(hs, func(a, b []byte) int { return bytes.Compare(b, a) })
+					for i, h := range hs {
+						mustNil(t, s.CreateRefreshToken(c, store.RefreshToken{ID: fmt.Sprint(op.name, r, "-", i), User: "u", ClientID: "docker",
+							Hash: h, ExpiresAt: clk.Now().Add(time.Minute)}))
+						mustNil(t, s.CreateAppToken(c, store.AppToken{User: "u", Name: fmt.Sprint(op.name, r, "-", i), Hash: h}, 0))
+						uses = append(uses, store.Usage{Hash: h, Addr: "192.0.2.1"})
+					}
+					done := make(chan struct{})
+					errs := parallel(4, func(i int) error {
+						if i == 0 {
+							defer close(done)
+							return op.run(r)
+						}
+						for at := clk.Now(); ; at = at.Add(time.Millisecond) {
+							select {
+							case <-done:
+								return nil
+							default:
+							}
+							batch := slices.Clone(uses)
+							for j := range batch {
+								batch[j].At = at
+							}
+							if err := s.TouchRefreshTokens(c, batch); err != nil {
+								return err
+							}
+							if err := s.TouchAppTokens(c, batch); err != nil {
+								return err
+							}
+						}
+					})
+					if err := errors.Join(errs...); err != nil {
+						t.Fatalf("round %d: %v", r, err)
+					}
+					// Start the next round from no tokens.
+					if _, err := s.DeleteRefreshTokens(c, "u"); err != nil {
+						t.Fatal(err)
+					}
+					for _, h := range hs {
+						if tok, err := s.GetAppTokenByHash(c, h); err == nil {
+							mustNil(t, s.DeleteAppToken(c, tok.User, tok.Name))
+						}
+					}
+				}
+			})
 		}
 	}},
 	{"Ping", func(t *testing.T, s store.Store, clk *Clock) {

@@ -70,6 +70,11 @@ var validationCases = []testCase{
 			if _, err := s.GetAPIKey(c, name); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("GetAPIKey(%q): %v, want not found", name, err)
 			}
+			// Engine tokens and API keys are removed and rotated by a
+			// name an administrator types: the same answer on every store.
+			mustIs(t, s.DeleteAPIKey(c, name), store.ErrNotFound)
+			mustIs(t, s.DeleteEngineToken(c, name), store.ErrNotFound)
+			mustIs(t, s.ReplaceEngineTokenHash(c, name, hash("rotated")), store.ErrNotFound)
 		}
 		// Unicode that is valid is stored as is.
 		mustNil(t, s.CreateUser(c, store.User{Name: "zoë-日本", PasswordHash: []byte("h")}))

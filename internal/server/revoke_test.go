@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,23 +52,7 @@ func TestHtpasswdChangeRevokesSessions(t *testing.T) {
 	}
 
 	// alice's password changes; bob's and carol's lines stay as they were.
-	old, err := os.ReadFile(filepath.Join(in.dataDir, "htpasswd"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	users, err := parseLines(old)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := bcrypt.GenerateFromPassword([]byte("alice-new-secret"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	users["alice"] = string(h)
-	content := fmt.Sprintf("alice:%s\nbob:%s\ncarol:%s\n", users["alice"], users["bob"], users["carol"])
-	if err := os.WriteFile(filepath.Join(in.dataDir, "htpasswd"), []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	in.setHtpasswdPassword(t, "alice", "alice-new-secret")
 
 	// The watcher polls every 2s: wait, bounded, for the refusal.
 	deadline := time.Now().Add(15 * time.Second)
@@ -79,6 +66,33 @@ func TestHtpasswdChangeRevokesSessions(t *testing.T) {
 	}
 	if c := refresh(bobRT); c != 200 {
 		t.Fatalf("bob's entry did not change, his refresh token must still work: %d", c)
+	}
+}
+
+// setHtpasswdPassword rewrites the server's htpasswd file with a new
+// password for user; the other lines stay as they were.
+func (in *instance) setHtpasswdPassword(t *testing.T, user, password string) {
+	t.Helper()
+	path := filepath.Join(in.dataDir, "htpasswd")
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := parseLines(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users[user] = string(h)
+	var b strings.Builder
+	for _, u := range slices.Sorted(maps.Keys(users)) {
+		fmt.Fprintf(&b, "%s:%s\n", u, users[u])
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 

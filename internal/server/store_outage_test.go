@@ -5,14 +5,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/portcullis/portcullis/internal/testenv"
 )
@@ -233,23 +229,7 @@ func TestHtpasswdChangeDuringOutageRevokesSessions(t *testing.T) {
 
 	link.set(true, false)
 	link.cut()
-	path := filepath.Join(in.dataDir, "htpasswd")
-	old, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	users, err := parseLines(old)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := bcrypt.GenerateFromPassword([]byte("alice-new-secret"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	content := fmt.Sprintf("alice:%s\nbob:%s\ncarol:%s\n", h, users["bob"], users["carol"])
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	in.setHtpasswdPassword(t, "alice", "alice-new-secret")
 	// The watcher polls every 2s; wait for the reload's failed revocation.
 	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(in.Logs(), "revoking the sessions of a changed user failed"); {
 		if time.Now().After(deadline) {

@@ -72,6 +72,19 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A current schema needs no write lock: read the version first, so
+	// that a CLI command opening the store does not queue (for up to the
+	// busy timeout) behind the server's writes only to find nothing to do.
+	var cur int
+	err = s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&cur)
+	switch {
+	case err == nil && cur == len(ms):
+		return nil
+	case err == nil && cur > len(ms):
+		return fmt.Errorf("%w: database is at version %d, this binary knows up to %d", ErrSchemaTooNew, cur, len(ms))
+	}
+	// No schema_migrations yet (a new file) or an older schema: migrate
+	// under the write lock, reading the version again there.
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER NOT NULL PRIMARY KEY,

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"errors"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/internal/store"
 	"github.com/portcullis/portcullis/internal/store/sqlite"
@@ -201,5 +203,38 @@ func TestRefusesAnotherProgramsDatabase(t *testing.T) {
 				t.Error("the file was switched to WAL")
 			}
 		})
+	}
+}
+
+// A store whose schema is current opens without the write lock: a CLI
+// command (user list, apptoken create) does not wait behind the server's
+// writes for the busy timeout only to find nothing to migrate.
+func TestCurrentSchemaOpensWhileAnotherWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.db")
+	s, err := sqlite.Open(t.Context(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// Another process holds the write lock, as the server does while it
+	// writes.
+	conn, err := rawDB(t, path).Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(context.Background(), "ROLLBACK")
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	s, err = sqlite.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatalf("open with the write lock held elsewhere: %v", err)
+	}
+	defer s.Close()
+	if _, err := s.ListUsers(ctx); err != nil {
+		t.Fatalf("read while another writes: %v", err)
 	}
 }

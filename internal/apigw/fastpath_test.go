@@ -182,17 +182,9 @@ func sortedLines(h http.Header, skip ...string) []string {
 // rawRequest sends req verbatim on a new connection and reads the answer.
 func rawRequest(t *testing.T, addr, req string) rawAnswer {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, req); err != nil {
-		t.Fatal(err)
-	}
+	_, br := dialAndWrite(t, addr, req)
 	method, _, _ := strings.Cut(req, " ")
-	w := readAnswers(bufio.NewReader(c), []string{method})[0]
+	w := readAnswers(br, []string{method})[0]
 	if w.status == -1 {
 		t.Fatalf("reading the answer to %q: %s", req, w.body)
 	}

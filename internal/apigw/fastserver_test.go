@@ -70,28 +70,35 @@ func readAnswers(br *bufio.Reader, methods []string) []wireAnswer {
 	return out
 }
 
-// exchange writes data (one or more requests) on a new connection, reads
-// up to n answers, and reports whether the server then closed the
-// connection.
-func exchange(t *testing.T, addr, data string, methods []string) ([]wireAnswer, bool) {
+// dialAndWrite writes data verbatim on a new connection (closed when the test
+// ends; reads and writes bounded to 10 s) and returns it with a reader.
+func dialAndWrite(t *testing.T, addr, data string) (net.Conn, *bufio.Reader) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.WriteString(c, data); err != nil {
 		t.Fatal(err)
 	}
-	br := bufio.NewReader(c)
+	return c, bufio.NewReader(c)
+}
+
+// exchange writes data (one or more requests) on a new connection, reads
+// up to n answers, and reports whether the server then closed the
+// connection.
+func exchange(t *testing.T, addr, data string, methods []string) ([]wireAnswer, bool) {
+	t.Helper()
+	c, br := dialAndWrite(t, addr, data)
 	out := readAnswers(br, methods)
 	if len(out) < len(methods) || out[len(out)-1].status == -1 {
 		return out, true
 	}
 	// Closed by the server: a read returns EOF at once; open: it waits.
 	_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-	_, err = br.ReadByte()
+	_, err := br.ReadByte()
 	return out, err == io.EOF
 }
 

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/gwserver"
 )
 
 // fastForward sends a route's body-less GET and HEAD requests to a plain
@@ -40,32 +42,7 @@ type fastForward struct {
 // takes, over HTTP/1, with a query ReverseProxy would send unchanged
 // (it re-encodes queries with ';', bad escapes or very many parameters).
 func (f *fastForward) eligible(r *http.Request) bool {
-	return r.ProtoMajor == 1 && direct(r) && plainQuery(r.URL.RawQuery)
-}
-
-// maxQueryParams is ReverseProxy's limit before it re-encodes a query.
-const maxQueryParams = 10000
-
-func plainQuery(q string) bool {
-	if strings.Count(q, "&") >= maxQueryParams {
-		return false
-	}
-	for i := 0; i < len(q); i++ {
-		switch c := q[i]; {
-		case c == ';', c < 0x20, c == 0x7f:
-			return false
-		case c == '%':
-			if i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2]) {
-				return false
-			}
-			i += 2
-		}
-	}
-	return true
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+	return r.ProtoMajor == 1 && direct(r) && gwserver.PlainQuery(r.URL.RawQuery)
 }
 
 // serve forwards r (already admitted: ri.key is set) and copies the
@@ -245,7 +222,7 @@ func (fr *fastRequest) writeHead(bw *bufio.Writer) error {
 		case "User-Agent":
 			// Request.Write sends the first value only.
 			if len(vv) > 0 && vv[0] != "" {
-				writeHeader(bw, k, vv[0])
+				gwserver.WriteHeaderLine(bw, k, vv[0])
 			}
 			continue
 		}
@@ -253,18 +230,18 @@ func (fr *fastRequest) writeHead(bw *bufio.Writer) error {
 			continue
 		}
 		for _, v := range vv {
-			writeHeader(bw, k, v)
+			gwserver.WriteHeaderLine(bw, k, v)
 		}
 	}
-	if hasToken(r.Header["Te"], "trailers") {
+	if gwserver.HasToken(r.Header["Te"], "trailers") {
 		bw.WriteString("Te: trailers\r\n")
 	}
-	writeHeader(bw, f.idH, fr.ri.key.ID)
-	writeHeader(bw, f.grpH, fr.ri.key.groupsHeader)
+	gwserver.WriteHeaderLine(bw, f.idH, fr.ri.key.ID)
+	gwserver.WriteHeaderLine(bw, f.grpH, fr.ri.key.groupsHeader)
 	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		writeHeader(bw, "X-Forwarded-For", ip)
+		gwserver.WriteHeaderLine(bw, "X-Forwarded-For", ip)
 	}
-	writeHeader(bw, "X-Forwarded-Host", r.Host)
+	gwserver.WriteHeaderLine(bw, "X-Forwarded-Host", r.Host)
 	if r.TLS != nil {
 		bw.WriteString("X-Forwarded-Proto: https\r\n\r\n")
 	} else {
@@ -285,21 +262,6 @@ func (fr *fastRequest) got1xx(code int, hdr textproto.MIMEHeader) error {
 	return nil
 }
 
-var headerNewlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
-
-// writeHeader writes one header line as Request.Write does: CR and LF
-// turned to spaces, surrounding white space trimmed.
-func writeHeader(bw *bufio.Writer, k, v string) {
-	if strings.ContainsAny(v, "\r\n") {
-		v = headerNewlineToSpace.Replace(v)
-	}
-	v = textproto.TrimString(v)
-	bw.WriteString(k)
-	bw.WriteString(": ")
-	bw.WriteString(v)
-	bw.WriteString("\r\n")
-}
-
 // isAlias reports whether k spells Authorization or one of names with
 // '_' for '-' (see dropAliases).
 func isAlias(k string, names ...string) bool {
@@ -310,18 +272,6 @@ func isAlias(k string, names ...string) bool {
 	for _, n := range names {
 		if strings.EqualFold(alias, n) {
 			return true
-		}
-	}
-	return false
-}
-
-// hasToken reports whether a comma-separated header lists token.
-func hasToken(values []string, token string) bool {
-	for _, v := range values {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(textproto.TrimString(t), token) {
-				return true
-			}
 		}
 	}
 	return false

@@ -226,54 +226,6 @@ func startServerGW(t *testing.T, yaml, keys string, netHTTPOnly bool) string {
 	})
 }
 
-// FuzzParseHead: whatever head the fast server takes, net/http reads the
-// same way (method, target, version, host, headers, keep-alive); the
-// fast server only ever takes a subset of what net/http accepts.
-func FuzzParseHead(f *testing.F) {
-	for _, s := range []string{
-		"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
-		"GET /v0/x?a=1&b=%20 HTTP/1.1\r\nHost: gw:8443\r\nAuthorization: Bearer a.b.c\r\nAccept: */*\r\nAccept: x\r\n\r\n",
-		"HEAD /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
-		"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close, keep-alive\r\nX_A: 1\r\nx-b:\t2 \r\n\r\n",
-		"GET /x HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
-		"GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n",
-		"GET /x HTTP/1.1\r\nHost: [::1]:80\r\nX: \x80\xff\r\n\r\n",
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, head []byte) {
-		// headLen hands parseHead exactly one head, up to its blank line.
-		if i := strings.Index(string(head), "\r\n\r\n"); i >= 0 {
-			head = head[:i+4]
-		} else {
-			head = append(head, "\r\n\r\n"...)
-		}
-		r, keep, ok := parseHead(head)
-		if !ok {
-			return
-		}
-		want, err := http.ReadRequest(bufio.NewReader(strings.NewReader(string(head))))
-		if err != nil {
-			t.Fatalf("taken by the fast server, refused by net/http (%v): %q", err, head)
-		}
-		if r.Method != want.Method || r.RequestURI != want.RequestURI || r.URL.String() != want.URL.String() ||
-			r.URL.Path != want.URL.Path || r.Proto != want.Proto || r.ProtoMinor != want.ProtoMinor || r.Host != want.Host {
-			t.Fatalf("%q: fast %s %q %s host %q, net/http %s %q %s host %q", head, r.Method, r.URL, r.Proto, r.Host, want.Method, want.URL, want.Proto, want.Host)
-		}
-		wh := want.Header.Clone()
-		delete(wh, "Connection")
-		if fmt.Sprint(sortedLines(r.Header)) != fmt.Sprint(sortedLines(wh)) {
-			t.Fatalf("%q: headers %q, net/http %q", head, sortedLines(r.Header), sortedLines(wh))
-		}
-		if keep == want.Close {
-			t.Fatalf("%q: keep-alive %v, net/http close %v", head, keep, want.Close)
-		}
-		if want.ContentLength != 0 || len(want.TransferEncoding) > 0 {
-			t.Fatalf("%q: taken with a body", head)
-		}
-	})
-}
-
 // TestFastServerTLSHandOver: over TLS, a request the fast server answers
 // and one it hands to net/http on the same connection both reach the
 // upstream as https.

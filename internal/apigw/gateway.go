@@ -2,7 +2,6 @@ package apigw
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/gwserver"
 	"github.com/portcullis/portcullis/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -106,12 +106,9 @@ func (g *Gateway) Reload() error { return g.keys.reload() }
 
 // ServeHTTP checks the token, the route and the groups, then forwards.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.TLS == nil {
-		// A connection the fast server handed to net/http (see fastServer).
-		if st, ok := r.Context().Value(tlsStateKey{}).(*tls.ConnectionState); ok {
-			r.TLS = st
-		}
-	}
+	// A connection the fast server handed to net/http is not a
+	// *tls.Conn to it: ReverseProxy needs r.TLS for X-Forwarded-Proto.
+	r.TLS = gwserver.TLSState(r)
 	ri := &reqInfo{start: time.Now()}
 	rec := &recorder{ResponseWriter: w, idle: g.cfg.StreamIdleTimeout}
 	logged := false
@@ -122,17 +119,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	rec.extendWrite()
 	g.serve(rec, r, ri)
-	if c, ok := w.(completer); ok {
+	if c, ok := w.(gwserver.Completer); ok {
 		// The fast server sends the whole answer before the audit line
 		// and the metrics are written, which are then off the latency.
-		c.complete()
+		c.Complete()
 	}
 	logged = true
 	g.finish(rec, r, ri)
 }
-
-// completer is a ResponseWriter that can send a finished answer at once.
-type completer interface{ complete() }
 
 // serve answers r: a refusal, or the upstream's answer.
 func (g *Gateway) serve(rec *recorder, r *http.Request, ri *reqInfo) {
@@ -192,7 +186,7 @@ func (g *Gateway) admit(r *http.Request, ri *reqInfo) (int, Reason, string) {
 		return http.StatusTooManyRequests, ReasonRateLimited, strconv.Itoa(retryAfter(wait))
 	}
 	p := r.URL.Path
-	if !cleanPath(p) {
+	if !gwserver.CleanPath(p) {
 		return http.StatusBadRequest, ReasonBadPath, "path must not contain //, . or .. segments"
 	}
 	ri.route = match(g.routes, p)

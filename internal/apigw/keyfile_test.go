@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/gwserver"
 )
 
 func TestParseKeyFile(t *testing.T) {
@@ -84,8 +86,8 @@ func TestRouteMatching(t *testing.T) {
 		}
 	}
 	for p, ok := range map[string]bool{"/a/b": true, "/a/b/": true, "/": true, "/a//b": false, "/a/./b": false, "/a/../b": false, "/a/..": false, "": false, "a": false} {
-		if cleanPath(p) != ok {
-			t.Errorf("cleanPath(%q) != %v", p, ok)
+		if gwserver.CleanPath(p) != ok {
+			t.Errorf("gwserver.CleanPath(%q) != %v", p, ok)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http/httputil"
 	"os"
-	"path"
 	"sort"
 	"strings"
 
@@ -128,17 +127,4 @@ func quoteAction(a string) string {
 		a = a[:64] + "..."
 	}
 	return fmt.Sprintf("%q", a)
-}
-
-// cleanPath reports whether p is in canonical form (no //, . or ..
-// segments), so that the action checked is the one the upstream serves.
-func cleanPath(p string) bool {
-	if p == "" || p[0] != '/' {
-		return false
-	}
-	c := path.Clean(p)
-	if strings.HasSuffix(p, "/") && c != "/" {
-		c += "/"
-	}
-	return c == p
 }

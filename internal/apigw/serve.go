@@ -3,10 +3,8 @@ package apigw
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"time"
 
@@ -28,7 +26,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 // Serve serves on ln (wrapped in TLS unless insecure_http) until ctx ends.
 // It also watches the keys file and sweeps the replay cache.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
-	srv := gwserver.New(ctx, gwserver.Options{Handler: g, ReadHeaderTimeout: g.cfg.ReadHeaderTimeout, IdleTimeout: g.cfg.IdleTimeout, Logger: g.logger})
+	srv := gwserver.New(ctx, gwserver.Options{Handler: g, ReadHeaderTimeout: g.cfg.ReadHeaderTimeout, IdleTimeout: g.cfg.IdleTimeout,
+		Logger: g.logger, Fast: g.fastServing()})
 	if !g.cfg.Insecure {
 		cert, err := g.loadCert()
 		if err != nil {
@@ -42,48 +41,10 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	go g.keys.watch(bctx, g.cfg.KeysReloadInterval)
 	go g.sweepReplay(bctx)
 
-	errc := make(chan error, 2)
-	servers := 1 // goroutines that report on errc
-	var fs *fastServer
-	if g.fastServing() {
-		hand := newHandoff(ln.Addr())
-		fs = &fastServer{g: g, hand: hand, readHeaderTimeout: g.cfg.ReadHeaderTimeout, idleTimeout: g.cfg.IdleTimeout,
-			conns: map[*fastConn]struct{}{}}
-		srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
-			if st := tlsStateOf(c); st != nil {
-				return context.WithValue(ctx, tlsStateKey{}, st)
-			}
-			return ctx
-		}
-		go func() { errc <- srv.Serve(hand) }()
-		go func() { errc <- fs.serve(ln) }()
-		servers = 2
-	} else {
-		go func() { errc <- srv.Serve(ln) }()
-	}
 	g.logger.Info("API-key gateway listening", "addr", ln.Addr().String(), "tls", !g.cfg.Insecure,
-		"routes", len(g.routes), "file_keys", g.keys.fileKeys(), "replay", g.cfg.Replay, "fast_server", fs != nil)
-	select {
-	case err := <-errc:
-		ln.Close()
-		_ = srv.Close()
+		"routes", len(g.routes), "file_keys", g.keys.fileKeys(), "replay", g.cfg.Replay, "fast_server", g.fastServing())
+	if err := srv.Serve(ctx, ln, g.cfg.ShutdownTimeout); err != nil {
 		return fmt.Errorf("API-key gateway: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownTimeout)
-	defer cancel()
-	if fs != nil {
-		ln.Close() // the fast server's accept loop ends
-		fs.shutdown(sctx.Done())
-	}
-	if err := srv.Shutdown(sctx); err != nil {
-		// Long streams outlived the grace period; cut them.
-		_ = srv.Close()
-	}
-	for range servers {
-		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-			return fmt.Errorf("API-key gateway: %w", err)
-		}
 	}
 	return nil
 }
@@ -101,9 +62,6 @@ func (g *Gateway) fastServing() bool {
 	}
 	return true
 }
-
-// tlsStateKey carries a handed-over connection's TLS state to the handler.
-type tlsStateKey struct{}
 
 func (g *Gateway) sweepReplay(ctx context.Context) {
 	t := time.NewTicker(time.Minute)

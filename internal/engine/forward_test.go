@@ -24,11 +24,12 @@ type headerUpstream struct {
 	seen []http.Header
 	ln   net.Listener
 	srv  *http.Server
+	gone chan struct{} // a /silent request ended by the gateway
 }
 
 func startHeaderUpstream(t *testing.T, idle time.Duration) *headerUpstream {
 	t.Helper()
-	u := &headerUpstream{}
+	u := &headerUpstream{gone: make(chan struct{}, 8)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.mu.Lock()
@@ -41,6 +42,19 @@ func startHeaderUpstream(t *testing.T, idle time.Duration) *headerUpstream {
 		w.Header().Set("Connection", "X-Hop")
 		w.Header().Set("X-Hop", "must not pass")
 		switch r.URL.Path {
+		case "/silent":
+			// A stream with nothing to say (logs -f of a quiet
+			// container): it ends when the gateway lets go. Its
+			// header comes at once with ?header=1, else not at all.
+			if r.URL.Query().Get("header") != "" {
+				w.(http.Flusher).Flush()
+			}
+			select {
+			case <-r.Context().Done():
+				u.gone <- struct{}{}
+			case <-time.After(20 * time.Second):
+			}
+			return
 		case "/cut":
 			// A stream that dies after its header and a first chunk.
 			w.Write([]byte("partial"))
@@ -62,6 +76,23 @@ func startHeaderUpstream(t *testing.T, idle time.Duration) *headerUpstream {
 	return u
 }
 
+func (u *headerUpstream) count() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.seen)
+}
+
+// dumpSince lists the headers of the requests after the first n.
+func (u *headerUpstream) dumpSince(n int) string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var b strings.Builder
+	for _, h := range u.seen[n:] {
+		b.WriteString(strings.Join(headerLines(h), "\n") + "\n--\n")
+	}
+	return b.String()
+}
+
 func (u *headerUpstream) last(t *testing.T) http.Header {
 	t.Helper()
 	u.mu.Lock()
@@ -75,6 +106,13 @@ func (u *headerUpstream) last(t *testing.T) http.Header {
 // startPlainGateway runs a plain-HTTP gateway in front of upstream with
 // an environment token.
 func startPlainGateway(t *testing.T, upstream string) (addr, tok string) {
+	t.Helper()
+	return startPlainGatewayWith(t, upstream, false)
+}
+
+// startPlainGatewayWith is startPlainGateway, with every request on
+// net/http's server when netHTTPOnly.
+func startPlainGatewayWith(t *testing.T, upstream string, netHTTPOnly bool) (addr, tok string) {
 	t.Helper()
 	tok = strings.Repeat("f0rw4rd", 6)
 	t.Setenv("PCTEST_FORWARD_TOKEN", tok)
@@ -90,6 +128,9 @@ func startPlainGateway(t *testing.T, upstream string) (addr, tok string) {
 	g, err := engine.New(ec, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if netHTTPOnly {
+		engine.SetNetHTTPOnly(g)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -30,11 +30,13 @@ type Gateway struct {
 	proxy    *httputil.ReverseProxy
 	// direct forwards bodiless GET and HEAD requests; nil for a TLS
 	// upstream.
-	direct  *directPool
-	usage   *store.UsageBuffer
-	cache   *tokenCache
-	metrics *metrics
-	now     func() time.Time
+	direct *directPool
+	// noFastServer keeps every request on net/http (tests compare both).
+	noFastServer bool
+	usage        *store.UsageBuffer
+	cache        *tokenCache
+	metrics      *metrics
+	now          func() time.Time
 }
 
 var _ http.Handler = (*Gateway)(nil)

@@ -3,10 +3,8 @@ package engine
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/gwserver"
@@ -27,7 +25,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 // Serve serves on ln (wrapping it in TLS unless insecure_http) until ctx
 // ends. Streams and hijacked connections get ShutdownTimeout to finish.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
-	srv := gwserver.New(ctx, gwserver.Options{Handler: g, ReadHeaderTimeout: g.cfg.ReadHeaderTimeout, IdleTimeout: g.cfg.IdleTimeout, Logger: g.logger})
+	// The fast server reads the plain requests when the daemon is reached
+	// without TLS: the direct path then forwards them (see directPool).
+	srv := gwserver.New(ctx, gwserver.Options{Handler: g, ReadHeaderTimeout: g.cfg.ReadHeaderTimeout, IdleTimeout: g.cfg.IdleTimeout,
+		Logger: g.logger, Fast: g.direct != nil && !g.noFastServer})
 	if !g.cfg.Insecure {
 		cert, err := g.loadCert()
 		if err != nil {
@@ -51,22 +52,10 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		<-usageDone
 	}()
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	g.logger.Info("engine gateway listening", "addr", ln.Addr().String(), "tls", !g.cfg.Insecure, "upstream", g.cfg.Upstream)
-	select {
-	case err := <-errc:
-		return fmt.Errorf("engine gateway: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		// Long streams outlived the grace period; cut them.
-		_ = srv.Close()
-	}
+	err := srv.Serve(ctx, ln, g.cfg.ShutdownTimeout)
 	g.direct.closeIdle()
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err != nil {
 		return fmt.Errorf("engine gateway: %w", err)
 	}
 	return nil

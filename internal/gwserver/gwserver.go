@@ -7,6 +7,7 @@ package gwserver
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -25,6 +26,27 @@ type Options struct {
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	Logger            *slog.Logger
+	// Fast puts the fast server (see fastServer) in front of net/http:
+	// for gateways whose handler forwards plain requests without
+	// net/http's client.
+	Fast bool
+	// WatchAfter is how long a request served by the fast server runs
+	// before a read watches for its client going away; DefaultWatchAfter
+	// when 0.
+	WatchAfter time.Duration
+}
+
+// DefaultWatchAfter: most answers are done sooner; a client that gives up
+// on a slower one is noticed this much later than net/http notices it.
+const DefaultWatchAfter = 20 * time.Millisecond
+
+// Server is net/http's server, optionally behind the fast server.
+type Server struct {
+	*http.Server
+	logger     *slog.Logger
+	base       context.Context
+	fast       bool
+	watchAfter time.Duration
 }
 
 // New returns the server. It has no ReadTimeout or WriteTimeout: image
@@ -33,21 +55,98 @@ type Options struct {
 // HTTP/1.1 only: exec, attach and websockets take the connection over,
 // which HTTP/2 cannot do. Requests' contexts outlive ctx's cancellation,
 // so that Shutdown, not ctx, ends them.
-func New(ctx context.Context, o Options) *http.Server {
-	return &http.Server{
-		Handler:           o.Handler,
-		ReadHeaderTimeout: o.ReadHeaderTimeout,
-		IdleTimeout:       o.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
+func New(ctx context.Context, o Options) *Server {
+	base := context.WithoutCancel(ctx)
+	watch := o.WatchAfter
+	if watch <= 0 {
+		watch = DefaultWatchAfter
 	}
+	return &Server{
+		Server: &http.Server{
+			Handler:           o.Handler,
+			ReadHeaderTimeout: o.ReadHeaderTimeout,
+			IdleTimeout:       o.IdleTimeout,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
+			BaseContext:       func(net.Listener) context.Context { return base },
+			TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
+			// A connection the fast server handed over is not a
+			// *tls.Conn to net/http: its TLS state reaches the handler
+			// through the context (see TLSState).
+			ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+				if st := tlsStateOf(c); st != nil {
+					return context.WithValue(ctx, tlsStateKey{}, st)
+				}
+				return ctx
+			},
+		},
+		logger: o.Logger, base: base, fast: o.Fast, watchAfter: watch,
+	}
+}
+
+// tlsStateKey carries a handed-over connection's TLS state.
+type tlsStateKey struct{}
+
+// TLSState is the TLS state of the connection r came on, nil over plain
+// HTTP: r.TLS, or, on a connection the fast server handed to net/http,
+// the state kept in the request's context.
+func TLSState(r *http.Request) *tls.ConnectionState {
+	if r.TLS != nil {
+		return r.TLS
+	}
+	st, _ := r.Context().Value(tlsStateKey{}).(*tls.ConnectionState)
+	return st
+}
+
+// Serve serves ln until ctx ends, then shuts down: idle connections are
+// closed at once, requests in progress (streams, hijacked connections)
+// get grace to finish and are then cut. It returns the error that stopped
+// serving before ctx ended, or nil.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	errc := make(chan error, 2)
+	servers := 1 // goroutines that report on errc
+	var fs *fastServer
+	if s.fast {
+		hand := newHandoff(ln.Addr())
+		fs = &fastServer{h: s.Handler, logger: s.logger, base: s.base, hand: hand,
+			readHeaderTimeout: s.ReadHeaderTimeout, idleTimeout: s.IdleTimeout, watchAfter: s.watchAfter,
+			conns: map[*fastConn]struct{}{}}
+		go func() { errc <- s.Server.Serve(hand) }()
+		go func() { errc <- fs.serve(ln) }()
+		servers = 2
+	} else {
+		go func() { errc <- s.Server.Serve(ln) }()
+	}
+	var failed error
+	select {
+	case failed = <-errc:
+		servers--
+	case <-ctx.Done():
+	}
+	ln.Close() // the fast server's accept loop ends
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if fs != nil {
+		fs.shutdown(sctx.Done())
+	}
+	if err := s.Shutdown(sctx); err != nil {
+		// Long streams outlived the grace period; cut them.
+		_ = s.Close()
+	}
+	for range servers {
+		if err := <-errc; failed == nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			failed = err
+		}
+	}
+	if errors.Is(failed, http.ErrServerClosed) || errors.Is(failed, net.ErrClosed) && ctx.Err() != nil {
+		return nil
+	}
+	return failed
 }
 
 // ListenTLS sets srv's TLS configuration to cert (TLS 1.2 and up,
 // HTTP/1.1) and returns ln wrapped in it.
-func ListenTLS(srv *http.Server, ln net.Listener, cert tls.Certificate) net.Listener {
+func ListenTLS(srv *Server, ln net.Listener, cert tls.Certificate) net.Listener {
 	srv.TLSConfig = &tls.Config{
 		MinVersion:   tls.VersionTLS12,
 		Certificates: []tls.Certificate{cert},

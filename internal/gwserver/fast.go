@@ -1,15 +1,18 @@
-package apigw
+package gwserver
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -18,26 +21,34 @@ import (
 	"time"
 )
 
-// fastServer reads the gateway's plain requests itself instead of through
+// fastServer reads a gateway's plain requests itself instead of through
 // net/http: a GET or HEAD with nothing unusual about it (see parseHead),
-// which is what API clients send all day. net/http's server spends more
-// per request than the whole rest of the gateway (request parsing into
-// maps, a background read goroutine, response bookkeeping): without it
-// the gateway spends half the CPU per request. Everything else, and every request
-// of a connection after one that is not plain, goes to net/http: the
-// connection is handed over with the bytes already read, so net/http sees
-// exactly what the client sent and answers as it always does. The handler
-// is the same (Gateway.ServeHTTP): the checks, the refusals, the audit
-// line and the forwarding code are shared; only the parsing of the
-// request and the framing of the answer are done here, and a test sends
-// the same bytes to both servers and compares what the upstream and the
-// client see (TestFastServerMatchesNetHTTP).
+// which is what API clients and the docker CLI send all day. net/http's
+// server spends more per request than the whole rest of a gateway
+// (request parsing into maps, a background read goroutine started for
+// every request, response bookkeeping). Everything else, and every
+// request of a connection after one that is not plain, goes to net/http:
+// the connection is handed over with the bytes already read, so net/http
+// sees exactly what the client sent and answers as it always does. The
+// handler is the same: only the parsing of the request and the framing of
+// the answer are done here, and the gateways' tests send the same bytes
+// to both servers and compare what the upstream and the client see.
+//
+// A client that goes away is noticed as net/http notices it, by a read on
+// the connection while the handler runs, which cancels the request's
+// context (that ends a silent stream such as `docker logs -f` or an event
+// stream). The read starts only once a request has run for watchAfter:
+// most requests are answered sooner, and the read, its wake-up and its
+// cancellation cost as much as the rest of such a request.
 type fastServer struct {
-	g    *Gateway
-	hand *handoff
+	h      http.Handler
+	logger *slog.Logger
+	base   context.Context
+	hand   *handoff
 	// Timeouts as the net/http server has them.
 	readHeaderTimeout time.Duration
 	idleTimeout       time.Duration
+	watchAfter        time.Duration
 
 	mu      sync.Mutex
 	conns   map[*fastConn]struct{}
@@ -54,6 +65,93 @@ type fastConn struct {
 	idle   atomic.Bool
 	remote string
 	tls    *tls.ConnectionState
+
+	// The watch for the client going away (see fastServer).
+	wmu     sync.Mutex
+	wstate  int // watchOff, watchArmed or watchReading
+	wcancel context.CancelFunc
+	wdone   chan struct{}
+	wtimer  *time.Timer
+	// held is the connection's buffer for the start of a body (see
+	// fastResponse.Write).
+	held []byte
+	// pending is what the watching read got: the start of the next
+	// request, read before the one in progress was answered. Only the
+	// serving goroutine touches it, and only while no read watches.
+	pending []byte
+}
+
+const (
+	watchOff = iota
+	watchArmed
+	watchReading
+)
+
+// Read serves the bytes a watching read took before the connection's.
+func (fc *fastConn) Read(p []byte) (int, error) {
+	if len(fc.pending) > 0 {
+		n := copy(p, fc.pending)
+		fc.pending = fc.pending[n:]
+		return n, nil
+	}
+	return fc.c.Read(p)
+}
+
+// arm starts the watch after d, unless the client already sent more
+// (then it is there, and net/http would not watch either).
+func (fc *fastConn) arm(d time.Duration, buffered int, cancel context.CancelFunc) {
+	if d <= 0 || buffered > 0 || len(fc.pending) > 0 {
+		return
+	}
+	fc.wmu.Lock()
+	fc.wstate, fc.wcancel = watchArmed, cancel
+	fc.wmu.Unlock()
+	if fc.wtimer == nil {
+		fc.wtimer = time.AfterFunc(d, fc.watch)
+	} else {
+		fc.wtimer.Reset(d)
+	}
+}
+
+// watch reads one byte while the handler runs: an error other than the
+// deadline disarm sets means the client is gone; a byte is kept for the
+// next request.
+func (fc *fastConn) watch() {
+	fc.wmu.Lock()
+	if fc.wstate != watchArmed {
+		fc.wmu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	fc.wstate, fc.wdone = watchReading, done
+	cancel := fc.wcancel
+	fc.wmu.Unlock()
+	defer close(done)
+	var b [1]byte
+	n, err := fc.c.Read(b[:])
+	if n > 0 {
+		fc.pending = append(fc.pending, b[0])
+	}
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		cancel()
+	}
+}
+
+// disarm ends the watch and waits for its read, so that the connection is
+// the serving goroutine's alone again.
+func (fc *fastConn) disarm() {
+	fc.wmu.Lock()
+	st, done := fc.wstate, fc.wdone
+	fc.wstate, fc.wcancel, fc.wdone = watchOff, nil, nil
+	fc.wmu.Unlock()
+	switch st {
+	case watchArmed:
+		fc.wtimer.Stop()
+	case watchReading:
+		_ = fc.c.SetReadDeadline(aLongTimeAgo)
+		<-done
+		_ = fc.c.SetReadDeadline(time.Time{})
+	}
 }
 
 // serve runs the accept loop on ln until it fails (it is closed).
@@ -73,7 +171,7 @@ func (s *fastServer) serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		fc := &fastConn{c: c, remote: c.RemoteAddr().String()}
+		fc := &fastConn{c: c, remote: c.RemoteAddr().String(), held: make([]byte, 0, bodyHold)}
 		s.mu.Lock()
 		if s.closing.Load() {
 			s.mu.Unlock()
@@ -124,7 +222,7 @@ func (s *fastServer) isClosing() bool { return s.closing.Load() }
 func (s *fastServer) serveConn(fc *fastConn) {
 	defer s.forget(fc)
 	c := fc.c
-	br := bufio.NewReaderSize(c, fastHeadMax)
+	br := bufio.NewReaderSize(fc, fastHeadMax)
 	bw := bufio.NewWriterSize(c, 4<<10)
 	handed := false
 	defer func() {
@@ -177,7 +275,7 @@ func (s *fastServer) serveConn(fc *fastConn) {
 		_, _ = br.Discard(n)
 		_ = c.SetReadDeadline(time.Time{})
 		r.RemoteAddr, r.TLS = fc.remote, fc.tls
-		if !s.serveOne(c, bw, r, keepAlive) {
+		if !s.serveOne(fc, br, bw, r, keepAlive) {
 			return
 		}
 	}
@@ -185,17 +283,23 @@ func (s *fastServer) serveConn(fc *fastConn) {
 
 // serveOne answers one request; it reports whether the connection may
 // carry another.
-func (s *fastServer) serveOne(conn net.Conn, bw *bufio.Writer, r *http.Request, keepAlive bool) (keep bool) {
-	w := &fastResponse{conn: conn, bw: bw, req: r, header: make(http.Header, 8), keepAlive: keepAlive}
+func (s *fastServer) serveOne(fc *fastConn, br *bufio.Reader, bw *bufio.Writer, r *http.Request, keepAlive bool) (keep bool) {
+	ctx, cancel := context.WithCancel(s.base)
+	r = r.WithContext(ctx)
+	w := &fastResponse{conn: fc.c, bw: bw, req: r, header: make(http.Header, 8), keepAlive: keepAlive, held: fc.held[:0]}
+	fc.arm(s.watchAfter, br.Buffered(), cancel)
 	defer func() {
+		fc.disarm()
+		cancel()
 		if p := recover(); p != nil {
 			keep = false
 			if p != http.ErrAbortHandler {
-				s.g.logger.Error("panic serving an API-key gateway request", "panic", p, "stack", string(debug.Stack()))
+				s.logger.Error("panic serving a request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
 			}
 		}
 	}()
-	s.g.ServeHTTP(w, r)
+	s.h.ServeHTTP(w, r)
+	fc.disarm()
 	if err := w.finish(); err != nil {
 		return false
 	}
@@ -206,7 +310,8 @@ func (s *fastServer) serveOne(conn net.Conn, bw *bufio.Writer, r *http.Request, 
 // consumed, to net/http.
 func (s *fastServer) handOver(fc *fastConn, br *bufio.Reader) bool {
 	buffered, _ := br.Peek(br.Buffered())
-	pc := &prefixConn{Conn: fc.c, prefix: bytes.Clone(buffered)}
+	prefix := append(bytes.Clone(buffered), fc.pending...)
+	pc := &prefixConn{Conn: fc.c, prefix: prefix}
 	if tc, ok := fc.c.(*tls.Conn); ok {
 		pc.tls = tc
 	}
@@ -275,7 +380,7 @@ func parseHead(head []byte) (r *http.Request, keepAlive, ok bool) {
 		}
 	}
 	u, err := url.ParseRequestURI(target)
-	if err != nil || !cleanPath(u.Path) || !plainQuery(u.RawQuery) {
+	if err != nil || !CleanPath(u.Path) || !PlainQuery(u.RawQuery) {
 		return nil, false, false
 	}
 	h := make(http.Header, 8)
@@ -388,15 +493,22 @@ type fastResponse struct {
 	length      int64 // declared Content-Length, -1 if none
 	written     int64
 	trailers    []string // declared in the Trailer header
+	held        []byte   // the start of the body, not sent yet (see Write)
 	sent        bool     // the status line and headers are out
 	finished    bool     // finish ran
 	err         error
 }
 
-var _ completer = (*fastResponse)(nil)
+// Complete sends the whole answer now, before the handler returns (see
+// Completer).
+func (w *fastResponse) Complete() { _ = w.finish() }
 
-// complete sends the answer now; the handler has returned.
-func (w *fastResponse) complete() { _ = w.finish() }
+// Completer is the fast server's ResponseWriter: a handler that has
+// written its answer can send it at once and then do its bookkeeping
+// (audit line, metrics) off the client's latency.
+type Completer interface{ Complete() }
+
+var _ Completer = (*fastResponse)(nil)
 
 var _ http.Flusher = (*fastResponse)(nil)
 
@@ -422,7 +534,10 @@ func (w *fastResponse) WriteHeader(code int) {
 	w.wroteHeader = true
 }
 
-// Write sends the headers with the first bytes of the body.
+// Write sends the headers with the first bytes of the body. Without a
+// declared length, the first bodyHold bytes are held: if the handler
+// ends before writing more, the answer gets a Content-Length instead of
+// chunks, as from net/http.
 func (w *fastResponse) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
@@ -431,8 +546,42 @@ func (w *fastResponse) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	if !w.sent {
-		w.sendHeader(p)
+		if w.holds() && len(w.held)+len(p) <= bodyHold {
+			w.held = append(w.held, p...)
+			return len(p), nil
+		}
+		if err := w.sendHeld(); err != nil {
+			return 0, err
+		}
 	}
+	return w.writeBody(p)
+}
+
+// bodyHold is net/http's bufferBeforeChunkingSize.
+const bodyHold = 2048
+
+// holds reports whether the start of the body is held back: the answer
+// may have a body, and neither a length nor trailers were declared.
+func (w *fastResponse) holds() bool {
+	code := w.status
+	return w.req.Method != http.MethodHead && code != http.StatusNoContent && code != http.StatusNotModified &&
+		(code < 100 || code > 199) && len(w.header["Content-Length"]) == 0 && len(w.header["Trailer"]) == 0
+}
+
+// sendHeld sends the headers and the body held so far.
+func (w *fastResponse) sendHeld() error {
+	w.sendHeader(w.held)
+	if len(w.held) > 0 && w.err == nil {
+		if _, err := w.writeBody(w.held); err != nil {
+			return err
+		}
+	}
+	w.held = w.held[:0]
+	return w.err
+}
+
+// writeBody writes p after the headers.
+func (w *fastResponse) writeBody(p []byte) (int, error) {
 	if !w.bodyOK {
 		return 0, http.ErrBodyNotAllowed
 	}
@@ -462,7 +611,7 @@ func (w *fastResponse) Flush() {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.sent {
-		w.sendHeader(nil)
+		_ = w.sendHeld()
 	}
 	w.fail(w.bw.Flush())
 }
@@ -484,7 +633,11 @@ func (w *fastResponse) finish() error {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.sent {
-		w.sendHeader(nil)
+		if w.holds() {
+			// The whole body is held: its length is known.
+			w.header["Content-Length"] = []string{strconv.Itoa(len(w.held))}
+		}
+		_ = w.sendHeld()
 	}
 	if w.err != nil {
 		return w.err
@@ -570,7 +723,7 @@ func (w *fastResponse) sendHeader(p []byte) {
 	} else {
 		delete(h, "Trailer")
 	}
-	if hasToken(h["Connection"], "close") {
+	if HasToken(h["Connection"], "close") {
 		w.keepAlive = false
 	}
 	delete(h, "Connection")
@@ -621,7 +774,7 @@ func (w *fastResponse) writeHeaderFields(h http.Header) {
 			continue
 		}
 		for _, v := range vv {
-			writeHeader(w.bw, k, v)
+			WriteHeaderLine(w.bw, k, v)
 		}
 	}
 }
@@ -630,13 +783,13 @@ func (w *fastResponse) writeTrailers() {
 	h := w.header
 	for _, k := range w.trailers {
 		for _, v := range h[k] {
-			writeHeader(w.bw, k, v)
+			WriteHeaderLine(w.bw, k, v)
 		}
 	}
 	for k, vv := range h {
 		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok && isToken(name) {
 			for _, v := range vv {
-				writeHeader(w.bw, name, v)
+				WriteHeaderLine(w.bw, name, v)
 			}
 		}
 	}
@@ -696,6 +849,16 @@ func (c *prefixConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return c.Conn.Read(p)
+}
+
+// CloseWrite half-closes the connection underneath: a hijacked
+// connection (exec, attach) passes the end of the upstream's output on as
+// the client's end of input.
+func (c *prefixConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 // tlsStateOf returns the TLS state of a handed-over connection: net/http

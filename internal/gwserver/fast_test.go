@@ -1,0 +1,227 @@
+package gwserver
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sortedLines lists h as "Key: value" lines, sorted.
+func sortedLines(h http.Header) []string {
+	var lines []string
+	for k, vv := range h {
+		for _, v := range vv {
+			lines = append(lines, k+": "+v)
+		}
+	}
+	slices.Sort(lines)
+	return lines
+}
+
+// FuzzParseHead: whatever head the fast server takes, net/http reads the
+// same way (method, target, version, host, headers, keep-alive); the
+// fast server only ever takes a subset of what net/http accepts.
+func FuzzParseHead(f *testing.F) {
+	for _, s := range []string{
+		"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /v0/x?a=1&b=%20 HTTP/1.1\r\nHost: gw:8443\r\nAuthorization: Bearer a.b.c\r\nAccept: */*\r\nAccept: x\r\n\r\n",
+		"HEAD /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+		"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close, keep-alive\r\nX_A: 1\r\nx-b:\t2 \r\n\r\n",
+		"GET /x HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+		"GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /x HTTP/1.1\r\nHost: [::1]:80\r\nX: \x80\xff\r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, head []byte) {
+		// headLen hands parseHead exactly one head, up to its blank line.
+		if i := strings.Index(string(head), "\r\n\r\n"); i >= 0 {
+			head = head[:i+4]
+		} else {
+			head = append(head, "\r\n\r\n"...)
+		}
+		r, keep, ok := parseHead(head)
+		if !ok {
+			return
+		}
+		want, err := http.ReadRequest(bufio.NewReader(strings.NewReader(string(head))))
+		if err != nil {
+			t.Fatalf("taken by the fast server, refused by net/http (%v): %q", err, head)
+		}
+		if r.Method != want.Method || r.RequestURI != want.RequestURI || r.URL.String() != want.URL.String() ||
+			r.URL.Path != want.URL.Path || r.Proto != want.Proto || r.ProtoMinor != want.ProtoMinor || r.Host != want.Host {
+			t.Fatalf("%q: fast %s %q %s host %q, net/http %s %q %s host %q", head, r.Method, r.URL, r.Proto, r.Host, want.Method, want.URL, want.Proto, want.Host)
+		}
+		wh := want.Header.Clone()
+		delete(wh, "Connection")
+		if fmt.Sprint(sortedLines(r.Header)) != fmt.Sprint(sortedLines(wh)) {
+			t.Fatalf("%q: headers %q, net/http %q", head, sortedLines(r.Header), sortedLines(wh))
+		}
+		if keep == want.Close {
+			t.Fatalf("%q: keep-alive %v, net/http close %v", head, keep, want.Close)
+		}
+		if want.ContentLength != 0 || len(want.TransferEncoding) > 0 {
+			t.Fatalf("%q: taken with a body", head)
+		}
+	})
+}
+
+// startFast serves h through New with the fast server on, over TLS when
+// tlsOn, and returns a dial function for it.
+func startFast(t *testing.T, h http.Handler, tlsOn bool) func() net.Conn {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := New(ctx, Options{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 10 * time.Second,
+		Logger: slog.New(slog.DiscardHandler), Fast: true, WatchAfter: 20 * time.Millisecond})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	var pool *x509.CertPool
+	if tlsOn {
+		dir := t.TempDir()
+		cert, _, _, err := LoadCert(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), []string{"127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := x509.ParseCertificate(cert.Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool = x509.NewCertPool()
+		pool.AddCert(leaf)
+		ln = ListenTLS(srv, ln, cert)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln, time.Second) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return func() net.Conn {
+		var c net.Conn
+		var err error
+		if tlsOn {
+			c, err = tls.Dial("tcp", addr, &tls.Config{RootCAs: pool})
+		} else {
+			c, err = net.Dial("tcp", addr)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+}
+
+func readAnswer(t *testing.T, br *bufio.Reader, method string) (int, string) {
+	t.Helper()
+	resp, err := http.ReadResponse(br, &http.Request{Method: method})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// TestFastServerNoticesClientGone: a client that closes its connection
+// while a bodiless GET waits (a silent stream: `docker logs -f` of a
+// quiet container, an event stream) cancels the request's context, as
+// net/http does, so the gateway lets go of the upstream.
+func TestFastServerNoticesClientGone(t *testing.T) {
+	for _, tlsOn := range []bool{false, true} {
+		t.Run(fmt.Sprint("tls=", tlsOn), func(t *testing.T) {
+			started, ended := make(chan struct{}, 1), make(chan error, 1)
+			dial := startFast(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				started <- struct{}{}
+				select {
+				case <-r.Context().Done():
+					ended <- r.Context().Err()
+				case <-time.After(10 * time.Second):
+					ended <- errors.New("the request's context was not cancelled")
+				}
+			}), tlsOn)
+			c := dial()
+			if _, err := io.WriteString(c, "GET /follow HTTP/1.1\r\nHost: gw\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			<-started
+			time.Sleep(100 * time.Millisecond) // past WatchAfter
+			c.Close()
+			select {
+			case err := <-ended:
+				if !errors.Is(err, context.Canceled) {
+					t.Fatal(err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatal("the handler did not return")
+			}
+		})
+	}
+}
+
+// TestFastServerWatchKeepsConnection: requests slower than WatchAfter
+// (so a read watched the client) leave the connection as it was: a
+// request sent while the watch read, a pipelined one, one handed to
+// net/http with a body, and one sent after the answer are all answered
+// in order, over plain HTTP and TLS.
+func TestFastServerWatchKeepsConnection(t *testing.T) {
+	for _, tlsOn := range []bool{false, true} {
+		t.Run(fmt.Sprint("tls=", tlsOn), func(t *testing.T) {
+			dial := startFast(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Query().Get("slow") != "" {
+					time.Sleep(150 * time.Millisecond)
+				}
+				b, _ := io.ReadAll(r.Body)
+				fmt.Fprintf(w, "%s %s %q", r.Method, r.URL.Path, b)
+			}), tlsOn)
+			c := dial()
+			br := bufio.NewReader(c)
+			send := func(s string) {
+				t.Helper()
+				if _, err := io.WriteString(c, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			send("GET /one?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\n")
+			time.Sleep(60 * time.Millisecond) // the watch is reading now
+			send("GET /two?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\nGET /three HTTP/1.1\r\nHost: gw\r\n\r\n")
+			for _, want := range []string{`GET /one ""`, `GET /two ""`, `GET /three ""`} {
+				if code, body := readAnswer(t, br, "GET"); code != 200 || body != want {
+					t.Fatalf("got %d %q, want %q", code, body, want)
+				}
+			}
+			send("GET /four?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\n")
+			time.Sleep(60 * time.Millisecond)
+			send("POST /five HTTP/1.1\r\nHost: gw\r\nContent-Length: 5\r\n\r\nhello")
+			for _, want := range []struct{ m, body string }{{"GET", `GET /four ""`}, {"POST", `POST /five "hello"`}} {
+				if code, body := readAnswer(t, br, want.m); code != 200 || body != want.body {
+					t.Fatalf("got %d %q, want %q", code, body, want.body)
+				}
+			}
+			send("GET /six HTTP/1.1\r\nHost: gw\r\n\r\n")
+			if code, body := readAnswer(t, br, "GET"); code != 200 || body != `GET /six ""` {
+				t.Fatalf("got %d %q", code, body)
+			}
+		})
+	}
+}

@@ -16,6 +16,11 @@ func TestMetricsAndAuditLog(t *testing.T) {
 	g.do(t, "GET", "/v0/getbestblockhash", fresh("001", sec["001"], 10*time.Second)).want(t, 200, "")
 	g.do(t, "GET", "/v0/spend", fresh("001", sec["001"], 10*time.Second)).want(t, 403, ReasonForbidden)
 	g.do(t, "GET", "/v0/spend", fresh("777", sec["001"], 10*time.Second)).want(t, 401, ReasonUnknownKey)
+	// The fast server sends an answer before the audit line and the
+	// metrics are written: wait for the last one's line.
+	for deadline := time.Now().Add(5 * time.Second); strings.Count(g.logs.String(), `"msg":"apigw request"`) < 3 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 
 	if n := testutil.ToFloat64(g.gw.metrics.requests.WithLabelValues("/v0", "001", "200")); n != 1 {
 		t.Errorf("requests{/v0,001,200} = %v", n)

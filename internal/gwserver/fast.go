@@ -122,6 +122,12 @@ func (fc *fastConn) watch() {
 		fc.wmu.Unlock()
 		return
 	}
+	// Cleared under the lock, so that disarm's deadline, set after it
+	// sees watchReading, is the one that holds.
+	if err := fc.c.SetReadDeadline(time.Time{}); err != nil {
+		fc.wmu.Unlock()
+		return
+	}
 	done := make(chan struct{})
 	fc.wstate, fc.wdone = watchReading, done
 	cancel := fc.wcancel
@@ -250,7 +256,8 @@ func (s *fastServer) serveConn(fc *fastConn) {
 			return
 		}
 		fc.idle.Store(false)
-		if s.readHeaderTimeout > 0 {
+		if buf, _ := br.Peek(br.Buffered()); s.readHeaderTimeout > 0 && !bytes.Contains(buf, []byte("\r\n\r\n")) {
+			// The head is still coming.
 			_ = c.SetReadDeadline(time.Now().Add(s.readHeaderTimeout))
 		}
 		n, err := headLen(br)
@@ -273,7 +280,8 @@ func (s *fastServer) serveConn(fc *fastConn) {
 			return
 		}
 		_, _ = br.Discard(n)
-		_ = c.SetReadDeadline(time.Time{})
+		// The read deadline stays as it is while the handler runs: only
+		// the watch reads, and it clears the deadline first.
 		r.RemoteAddr, r.TLS = fc.remote, fc.tls
 		if !s.serveOne(fc, br, bw, r, keepAlive) {
 			return

@@ -1,7 +1,8 @@
 // Package gwserver is the HTTP server both gateways (the Docker Engine API
 // gateway and the API-key gateway) run: HTTP/1.1 only, the project's
-// timeouts, and TLS with a configured certificate or one made on first
-// start.
+// timeouts, TLS with a configured certificate or one made on first start,
+// and a fast server that reads plain GET and HEAD requests itself and
+// hands every other connection to net/http.
 package gwserver
 
 import (

@@ -82,9 +82,15 @@ func FuzzParseHead(f *testing.F) {
 // tlsOn, and returns a dial function for it.
 func startFast(t *testing.T, h http.Handler, tlsOn bool) func() net.Conn {
 	t.Helper()
+	return startServer(t, h, tlsOn, true)
+}
+
+// startServer is startFast with the fast server on or off.
+func startServer(t testing.TB, h http.Handler, tlsOn, fast bool) func() net.Conn {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	srv := New(ctx, Options{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 10 * time.Second,
-		Logger: slog.New(slog.DiscardHandler), Fast: true, WatchAfter: 20 * time.Millisecond})
+		Logger: slog.New(slog.DiscardHandler), Fast: fast, WatchAfter: 20 * time.Millisecond})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +130,7 @@ func startFast(t *testing.T, h http.Handler, tlsOn bool) func() net.Conn {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		_ = c.SetDeadline(time.Now().Add(time.Minute))
 		t.Cleanup(func() { c.Close() })
 		return c
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -155,5 +156,51 @@ func TestWebsocketUpgrade(t *testing.T) {
 		if err != nil || got != msg {
 			t.Fatalf("echo %q, %v", got, err)
 		}
+	}
+}
+
+// TestClientGoneEndsSilentStream: a client that leaves a server-sent
+// events stream with nothing to send ends the upstream request too, on
+// the fast server and on net/http.
+func TestClientGoneEndsSilentStream(t *testing.T) {
+	testenv.Integration(t)
+	started, gone := make(chan struct{}, 1), make(chan struct{}, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.(http.Flusher).Flush()
+		started <- struct{}{}
+		select {
+		case <-r.Context().Done():
+			gone <- struct{}{}
+		case <-time.After(20 * time.Second):
+		}
+	}))
+	t.Cleanup(up.Close)
+	for _, netHTTPOnly := range []bool{false, true} {
+		t.Run(fmt.Sprint("net/http only=", netHTTPOnly), func(t *testing.T) {
+			g := startGW(t, gwOpts{yaml: seedRouteYAML, keys: "key001=" + seedKey001 + "\n", upstream: up.URL,
+				tune: func(g *Gateway) { g.noFastServer = netHTTPOnly }})
+			if g.gw.fastServing() == netHTTPOnly {
+				t.Fatal("the fast server is not as asked")
+			}
+			c := streamClient(t, g)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "GET", g.url+"/events", nil)
+			req.Header.Set("Authorization", "Bearer "+fresh("001", seedKey001, 10*time.Second))
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			<-started
+			time.Sleep(100 * time.Millisecond)
+			cancel() // the client closes its connection
+			select {
+			case <-gone:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the upstream request outlived its client")
+			}
+		})
 	}
 }

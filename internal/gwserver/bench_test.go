@@ -23,7 +23,7 @@ func BenchmarkFastServer(b *testing.B) {
 				io.WriteString(w, "OK")
 			})
 			dial := startServer(b, h, false, fast)
-			c := dial()
+			c := dial(b)
 			br := bufio.NewReader(c)
 			req := "GET /_ping HTTP/1.1\r\nHost: gw\r\nUser-Agent: Docker-Client/24.0.7 (linux)\r\nAuthorization: Bearer " + strings.Repeat("t", 47) + "\r\n\r\n"
 			b.ReportAllocs()

@@ -252,7 +252,13 @@ func (s *fastServer) serveConn(fc *fastConn) {
 		if s.isClosing() {
 			return
 		}
-		if _, err := br.Peek(1); err != nil {
+		// As net/http: a later request must bring 4 bytes before the
+		// connection's end, or the connection ends without an answer.
+		want := 4
+		if first {
+			want = 1
+		}
+		if _, err := br.Peek(want); err != nil {
 			return
 		}
 		fc.idle.Store(false)
@@ -345,7 +351,9 @@ func headLen(br *bufio.Reader) (int, error) {
 			return 0, errNotFast
 		}
 		if _, err := br.Peek(len(buf) + 1); err != nil {
-			if len(buf) > 0 && errors.Is(err, bufio.ErrBufferFull) {
+			if len(buf) > 0 && (errors.Is(err, bufio.ErrBufferFull) || err == io.EOF) {
+				// Too long, or cut short: net/http's answer (a 400 for a
+				// head cut short) is the one to give.
 				return 0, errNotFast
 			}
 			return 0, err
@@ -558,7 +566,7 @@ func (w *fastResponse) Write(p []byte) (int, error) {
 			w.held = append(w.held, p...)
 			return len(p), nil
 		}
-		if err := w.sendHeld(); err != nil {
+		if err := w.sendHeld(p); err != nil {
 			return 0, err
 		}
 	}
@@ -568,17 +576,25 @@ func (w *fastResponse) Write(p []byte) (int, error) {
 // bodyHold is net/http's bufferBeforeChunkingSize.
 const bodyHold = 2048
 
-// holds reports whether the start of the body is held back: the answer
-// may have a body, and neither a length nor trailers were declared.
+// holds reports whether the start of the body is held back: the status
+// allows a body (a HEAD answer's is counted, not sent), and neither a
+// length nor trailers were declared.
 func (w *fastResponse) holds() bool {
-	code := w.status
-	return w.req.Method != http.MethodHead && code != http.StatusNoContent && code != http.StatusNotModified &&
-		(code < 100 || code > 199) && len(w.header["Content-Length"]) == 0 && len(w.header["Trailer"]) == 0
+	return bodyAllowed(w.status) && len(w.header["Content-Length"]) == 0 && len(w.header["Trailer"]) == 0
 }
 
-// sendHeld sends the headers and the body held so far.
-func (w *fastResponse) sendHeld() error {
-	w.sendHeader(w.held)
+func bodyAllowed(code int) bool {
+	return code != http.StatusNoContent && code != http.StatusNotModified && (code < 100 || code > 199)
+}
+
+// sendHeld sends the headers and the body held so far; next is what is
+// about to be written, sniffed for a Content-Type when nothing is held.
+func (w *fastResponse) sendHeld(next []byte) error {
+	sniff := w.held
+	if len(sniff) == 0 {
+		sniff = next
+	}
+	w.sendHeader(sniff)
 	if len(w.held) > 0 && w.err == nil {
 		if _, err := w.writeBody(w.held); err != nil {
 			return err
@@ -590,13 +606,16 @@ func (w *fastResponse) sendHeld() error {
 
 // writeBody writes p after the headers.
 func (w *fastResponse) writeBody(p []byte) (int, error) {
-	if !w.bodyOK {
+	if !bodyAllowed(w.status) {
 		return 0, http.ErrBodyNotAllowed
 	}
 	if w.length >= 0 && w.written+int64(len(p)) > w.length {
 		return 0, http.ErrContentLength
 	}
 	w.written += int64(len(p))
+	if !w.bodyOK {
+		return len(p), nil // a HEAD answer: counted, not sent, as net/http does
+	}
 	if w.chunked {
 		if len(p) == 0 {
 			return 0, nil
@@ -619,7 +638,7 @@ func (w *fastResponse) Flush() {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.sent {
-		_ = w.sendHeld()
+		_ = w.sendHeld(nil)
 	}
 	w.fail(w.bw.Flush())
 }
@@ -641,11 +660,12 @@ func (w *fastResponse) finish() error {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.sent {
-		if w.holds() {
-			// The whole body is held: its length is known.
+		if w.holds() && (w.req.Method != http.MethodHead || len(w.held) > 0) {
+			// The whole body is held: its length is known. (A HEAD
+			// handler that wrote nothing may not know it.)
 			w.header["Content-Length"] = []string{strconv.Itoa(len(w.held))}
 		}
-		_ = w.sendHeld()
+		_ = w.sendHeld(nil)
 	}
 	if w.err != nil {
 		return w.err
@@ -717,7 +737,7 @@ func (w *fastResponse) sendHeader(p []byte) {
 	default:
 		w.keepAlive = false // HTTP/1.0: the end of the body is the end of the connection
 	}
-	if w.bodyOK && len(p) > 0 && len(h["Content-Type"]) == 0 && h.Get("Content-Encoding") == "" {
+	if allowed && len(p) > 0 && len(h["Content-Type"]) == 0 && h.Get("Content-Encoding") == "" {
 		h.Set("Content-Type", http.DetectContentType(p))
 	}
 	if w.chunked {

@@ -82,11 +82,14 @@ func FuzzParseHead(f *testing.F) {
 // tlsOn, and returns a dial function for it.
 func startFast(t *testing.T, h http.Handler, tlsOn bool) func() net.Conn {
 	t.Helper()
-	return startServer(t, h, tlsOn, true)
+	dial := startServer(t, h, tlsOn, true)
+	return func() net.Conn { return dial(t) }
 }
 
 // startServer is startFast with the fast server on or off.
-func startServer(t testing.TB, h http.Handler, tlsOn, fast bool) func() net.Conn {
+// Its dial function fails, and closes the connection at the end of, the
+// test it is given.
+func startServer(t testing.TB, h http.Handler, tlsOn, fast bool) func(testing.TB) net.Conn {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	srv := New(ctx, Options{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 10 * time.Second,
@@ -119,7 +122,8 @@ func startServer(t testing.TB, h http.Handler, tlsOn, fast bool) func() net.Conn
 			t.Error(err)
 		}
 	})
-	return func() net.Conn {
+	return func(tb testing.TB) net.Conn {
+		tb.Helper()
 		var c net.Conn
 		var err error
 		if tlsOn {
@@ -128,10 +132,10 @@ func startServer(t testing.TB, h http.Handler, tlsOn, fast bool) func() net.Conn
 			c, err = net.Dial("tcp", addr)
 		}
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		_ = c.SetDeadline(time.Now().Add(time.Minute))
-		t.Cleanup(func() { c.Close() })
+		tb.Cleanup(func() { c.Close() })
 		return c
 	}
 }

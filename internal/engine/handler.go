@@ -36,6 +36,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c, herr := g.authenticate(r.Context(), r.Header)
 	if herr != nil {
+		if herr.Status == http.StatusUnauthorized && registryCredentialCall(r.Method, match) {
+			// On these calls the Engine API's 401 means "registry
+			// credentials needed": the docker CLI would prompt for a
+			// registry login (and, without a terminal, wait forever)
+			// instead of printing the message.
+			herr.Status = http.StatusForbidden
+		}
 		refuse(herr)
 		return
 	}

@@ -116,3 +116,36 @@ func TestClassifyBodies(t *testing.T) {
 		}
 	}
 }
+
+func TestRegistryCredentialCall(t *testing.T) {
+	yes := []struct{ method, path string }{
+		{"POST", "/images/create"},
+		{"POST", "/images/127.0.0.1:5000/team/app/push"},
+		{"GET", "/images/search"},
+		{"GET", "/plugins/privileges"},
+		{"POST", "/plugins/pull"},
+		{"POST", "/plugins/vieux/sshfs:latest/upgrade"},
+		{"POST", "/auth"},
+	}
+	no := []struct{ method, path string }{
+		{"GET", "/images/create"},
+		{"POST", "/images/load"},
+		{"GET", "/images/json"},
+		{"POST", "/images/busybox/tag"},
+		{"GET", "/images/push/json"},
+		{"GET", "/auth"},
+		{"GET", "/containers/json"},
+		{"POST", "/plugins/x/enable"},
+		{"POST", "/build"},
+	}
+	for _, c := range yes {
+		if !registryCredentialCall(c.method, c.path) {
+			t.Errorf("%s %s is a registry credential call", c.method, c.path)
+		}
+	}
+	for _, c := range no {
+		if registryCredentialCall(c.method, c.path) {
+			t.Errorf("%s %s is not a registry credential call", c.method, c.path)
+		}
+	}
+}

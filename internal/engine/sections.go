@@ -101,3 +101,26 @@ func classify(method, p string) route {
 	}
 	return r
 }
+
+// registryCredentialCall reports the calls (version-less path) on which
+// dockerd answers 401 when a registry wants credentials, and on which the
+// docker client then asks for them and retries: pull (POST
+// /images/create), push, search, plugin install and upgrade
+// (/plugins/privileges, /plugins/pull, /plugins/{name}/upgrade), and login
+// (POST /auth).
+func registryCredentialCall(method, p string) bool {
+	switch method {
+	case "GET":
+		return p == "/images/search" || p == "/plugins/privileges"
+	case "POST":
+		switch {
+		case p == "/auth", p == "/images/create", p == "/plugins/pull":
+			return true
+		case strings.HasPrefix(p, "/images/") && strings.HasSuffix(p, "/push"):
+			return true
+		case strings.HasPrefix(p, "/plugins/") && strings.HasSuffix(p, "/upgrade"):
+			return true
+		}
+	}
+	return false
+}

@@ -177,7 +177,7 @@ func (s *fastServer) serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		fc := &fastConn{c: c, remote: c.RemoteAddr().String(), held: make([]byte, 0, bodyHold)}
+		fc := &fastConn{c: c, remote: c.RemoteAddr().String()}
 		s.mu.Lock()
 		if s.closing.Load() {
 			s.mu.Unlock()
@@ -305,6 +305,7 @@ func (s *fastServer) serveOne(fc *fastConn, br *bufio.Reader, bw *bufio.Writer, 
 	defer func() {
 		fc.disarm()
 		cancel()
+		fc.held = w.held[:0] // made on first use, then kept
 		if p := recover(); p != nil {
 			keep = false
 			if p != http.ErrAbortHandler {
@@ -563,6 +564,9 @@ func (w *fastResponse) Write(p []byte) (int, error) {
 	}
 	if !w.sent {
 		if w.holds() && len(w.held)+len(p) <= bodyHold {
+			if w.held == nil {
+				w.held = make([]byte, 0, bodyHold)
+			}
 			w.held = append(w.held, p...)
 			return len(p), nil
 		}

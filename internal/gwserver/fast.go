@@ -229,7 +229,7 @@ func (s *fastServer) serveConn(fc *fastConn) {
 	defer s.forget(fc)
 	c := fc.c
 	br := bufio.NewReaderSize(fc, fastHeadMax)
-	bw := bufio.NewWriterSize(c, 4<<10)
+	bw := bufio.NewWriterSize(connWriter(c), 4<<10)
 	handed := false
 	defer func() {
 		if !handed {

@@ -153,7 +153,7 @@ func ListenTLS(srv *Server, ln net.Listener, cert tls.Certificate) net.Listener 
 		Certificates: []tls.Certificate{cert},
 		NextProtos:   []string{"http/1.1"},
 	}
-	return tls.NewListener(ln, srv.TLSConfig)
+	return tlsListener{Listener: ln, config: srv.TLSConfig}
 }
 
 // LoadCert loads the certificate at certFile and keyFile, or makes a

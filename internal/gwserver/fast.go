@@ -166,8 +166,9 @@ func (s *fastServer) serve(ln net.Listener) error {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			// Temporary, as net/http: EMFILE and ENFILE are not
+			// timeouts.
+			if ne, ok := err.(interface{ Temporary() bool }); ok && ne.Temporary() {
 				// Out of file descriptors and the like: back off as
 				// net/http does.
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)

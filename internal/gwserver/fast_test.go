@@ -11,9 +11,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -233,5 +236,55 @@ func TestFastServerWatchKeepsConnection(t *testing.T) {
 				t.Fatalf("got %d %q", code, body)
 			}
 		})
+	}
+}
+
+// flakyListener fails its first Accept as an exhausted file table does.
+type flakyListener struct {
+	net.Listener
+	failed atomic.Bool
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if !l.failed.Swap(true) {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// TestFastServerSurvivesTemporaryAcceptErrors: running out of file
+// descriptors (EMFILE, which is not a timeout) makes the fast server back
+// off and accept again, as net/http does, instead of stopping the gateway.
+func TestFastServerSurvivesTemporaryAcceptErrors(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := New(ctx, Options{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }),
+		ReadHeaderTimeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler), Fast: true})
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, &flakyListener{Listener: raw}, time.Second) }()
+	c, err := net.Dial("tcp", raw.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: gw\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := readAnswer(t, bufio.NewReader(c), "GET"); code != 200 || body != "ok" {
+		t.Fatalf("got %d %q", code, body)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Serve stopped: %v", err)
+	default:
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -125,6 +125,9 @@ func (fc *fastConn) watch() {
 	// Cleared under the lock, so that disarm's deadline, set after it
 	// sees watchReading, is the one that holds.
 	if err := fc.c.SetReadDeadline(time.Time{}); err != nil {
+		// The connection is closed (shutdown cut it): no answer can
+		// reach the client.
+		fc.wcancel()
 		fc.wmu.Unlock()
 		return
 	}

@@ -288,3 +288,37 @@ func TestFastServerSurvivesTemporaryAcceptErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFastServerShutdownEndsUnwatchedRequest: a request whose connection
+// shutdown cuts before its watch started has its context cancelled, so
+// that Serve returns.
+func TestFastServerShutdownEndsUnwatchedRequest(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan struct{}, 1)
+	srv := New(ctx, Options{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-r.Context().Done()
+	}), ReadHeaderTimeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler), Fast: true, WatchAfter: 300 * time.Millisecond})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln, 50*time.Millisecond) }()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /follow HTTP/1.1\r\nHost: gw\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+}

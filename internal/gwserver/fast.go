@@ -75,8 +75,8 @@ type fastConn struct {
 	// held is the connection's buffer for the start of a body (see
 	// fastResponse.Write).
 	held []byte
-	// pending is what the watching read got: the start of the next
-	// request, read before the one in progress was answered. Only the
+	// pending is what the watching reads got: what the client sent next,
+	// read before the request in progress was answered. Only the
 	// serving goroutine touches it, and only while no read watches.
 	pending []byte
 }
@@ -97,10 +97,12 @@ func (fc *fastConn) Read(p []byte) (int, error) {
 	return fc.c.Read(p)
 }
 
-// arm starts the watch after d, unless the client already sent more
-// (then it is there, and net/http would not watch either).
-func (fc *fastConn) arm(d time.Duration, buffered int, cancel context.CancelFunc) {
-	if d <= 0 || buffered > 0 || len(fc.pending) > 0 {
+// arm starts the watch after d. It watches even when the client already
+// sent more (a pipelined request), as net/http does: a client that then
+// goes away must still be noticed. What the watch reads follows what the
+// reader above the connection holds, so its order is kept.
+func (fc *fastConn) arm(d time.Duration, cancel context.CancelFunc) {
+	if d <= 0 {
 		return
 	}
 	fc.wmu.Lock()
@@ -293,7 +295,7 @@ func (s *fastServer) serveConn(fc *fastConn) {
 		// The read deadline stays as it is while the handler runs: only
 		// the watch reads, and it clears the deadline first.
 		r.RemoteAddr, r.TLS = fc.remote, fc.tls
-		if !s.serveOne(fc, br, bw, r, keepAlive) {
+		if !s.serveOne(fc, bw, r, keepAlive) {
 			return
 		}
 	}
@@ -301,11 +303,11 @@ func (s *fastServer) serveConn(fc *fastConn) {
 
 // serveOne answers one request; it reports whether the connection may
 // carry another.
-func (s *fastServer) serveOne(fc *fastConn, br *bufio.Reader, bw *bufio.Writer, r *http.Request, keepAlive bool) (keep bool) {
+func (s *fastServer) serveOne(fc *fastConn, bw *bufio.Writer, r *http.Request, keepAlive bool) (keep bool) {
 	ctx, cancel := context.WithCancel(s.base)
 	r = r.WithContext(ctx)
 	w := &fastResponse{conn: fc.c, bw: bw, req: r, header: make(http.Header, 8), keepAlive: keepAlive, held: fc.held[:0]}
-	fc.arm(s.watchAfter, br.Buffered(), cancel)
+	fc.arm(s.watchAfter, cancel)
 	defer func() {
 		fc.disarm()
 		cancel()

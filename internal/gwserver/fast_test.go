@@ -289,6 +289,42 @@ func TestFastServerSurvivesTemporaryAcceptErrors(t *testing.T) {
 	}
 }
 
+// TestServerNoticesPipelinedClientGone: a client that sent a second
+// request behind a silent stream and then went away cancels the stream's
+// context, with the fast server as with net/http (whose read watches the
+// connection whatever is already buffered).
+func TestServerNoticesPipelinedClientGone(t *testing.T) {
+	for _, fast := range []bool{false, true} {
+		for _, tlsOn := range []bool{false, true} {
+			t.Run(fmt.Sprint("fast=", fast, ",tls=", tlsOn), func(t *testing.T) {
+				started, ended := make(chan struct{}, 1), make(chan error, 1)
+				dial := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.URL.Path != "/follow" {
+						return
+					}
+					started <- struct{}{}
+					select {
+					case <-r.Context().Done():
+						ended <- r.Context().Err()
+					case <-time.After(5 * time.Second):
+						ended <- errors.New("the request's context was not cancelled")
+					}
+				}), tlsOn, fast)
+				c := dial(t)
+				if _, err := io.WriteString(c, "GET /follow HTTP/1.1\r\nHost: gw\r\n\r\nGET /next HTTP/1.1\r\nHost: gw\r\n\r\n"); err != nil {
+					t.Fatal(err)
+				}
+				<-started
+				time.Sleep(100 * time.Millisecond) // past WatchAfter
+				c.Close()
+				if err := <-ended; !errors.Is(err, context.Canceled) {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+}
+
 // TestFastServerShutdownEndsUnwatchedRequest: a request whose connection
 // shutdown cuts before its watch started has its context cancelled, so
 // that Serve returns.
@@ -320,5 +356,38 @@ func TestFastServerShutdownEndsUnwatchedRequest(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Serve did not return")
+	}
+}
+
+// TestFastServerWatchKeepsPipelinedOrder: watches that read while a
+// pipelined request waits in the buffer keep what they read behind it:
+// requests sent in one piece and one sent while they run are answered in
+// order, over plain HTTP and TLS.
+func TestFastServerWatchKeepsPipelinedOrder(t *testing.T) {
+	for _, tlsOn := range []bool{false, true} {
+		t.Run(fmt.Sprint("tls=", tlsOn), func(t *testing.T) {
+			dial := startFast(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Query().Get("slow") != "" {
+					time.Sleep(100 * time.Millisecond)
+				}
+				fmt.Fprintf(w, "%s %s", r.Method, r.URL.Path)
+			}), tlsOn)
+			c := dial()
+			br := bufio.NewReader(c)
+			send := func(s string) {
+				t.Helper()
+				if _, err := io.WriteString(c, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			send("GET /one?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\nGET /two?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\nGET /three?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\n")
+			time.Sleep(60 * time.Millisecond) // the watch of /one is reading
+			send("GET /four HTTP/1.1\r\nHost: gw\r\n\r\nPOST /five HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n\r\nGET /six HTTP/1.1\r\nHost: gw\r\n\r\n")
+			for _, want := range []string{"GET /one", "GET /two", "GET /three", "GET /four", "POST /five", "GET /six"} {
+				if code, body := readAnswer(t, br, strings.Fields(want)[0]); code != 200 || body != want {
+					t.Fatalf("got %d %q, want %q", code, body, want)
+				}
+			}
+		})
 	}
 }

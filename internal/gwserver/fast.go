@@ -586,6 +586,9 @@ func (w *fastResponse) Write(p []byte) (int, error) {
 // bodyHold is net/http's bufferBeforeChunkingSize.
 const bodyHold = 2048
 
+// sniffLen is what http.DetectContentType looks at.
+const sniffLen = 512
+
 // holds reports whether the start of the body is held back: the status
 // allows a body (a HEAD answer's is counted, not sent), and neither a
 // length nor trailers were declared.
@@ -603,6 +606,10 @@ func (w *fastResponse) sendHeld(next []byte) error {
 	sniff := w.held
 	if len(sniff) == 0 {
 		sniff = next
+	} else if len(sniff) < sniffLen && len(next) > 0 {
+		// net/http sniffs its buffer, filled from next: the first
+		// sniffLen bytes of the body, not only those held.
+		sniff = append(sniff[:len(sniff):len(sniff)], next[:min(len(next), sniffLen-len(sniff))]...)
 	}
 	w.sendHeader(sniff)
 	if len(w.held) > 0 && w.err == nil {

@@ -359,6 +359,31 @@ func TestFastServerShutdownEndsUnwatchedRequest(t *testing.T) {
 	}
 }
 
+// TestFastServerSniffsAsNetHTTP: a short first write followed by a long
+// one is sniffed on the first 512 bytes of the body, as net/http does.
+func TestFastServerSniffsAsNetHTTP(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello")
+		w.Write(make([]byte, 3000))
+	})
+	var types []string
+	for _, fast := range []bool{false, true} {
+		c := startServer(t, h, false, fast)(t)
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: gw\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		types = append(types, resp.Header.Get("Content-Type"))
+	}
+	if types[0] != types[1] {
+		t.Fatalf("Content-Type %q from net/http, %q from the fast server", types[0], types[1])
+	}
+}
+
 // TestFastServerWatchKeepsPipelinedOrder: watches that read while a
 // pipelined request waits in the buffer keep what they read behind it:
 // requests sent in one piece and one sent while they run are answered in

@@ -35,14 +35,18 @@ type corkConn struct {
 	net.Conn
 	mu     sync.Mutex
 	corked bool
-	buf    []byte
+	buf    *[]byte // from gatherPool while corked
 }
+
+// gatherPool holds the buffers of writes being gathered: a connection
+// keeps none between writes.
+var gatherPool = sync.Pool{New: func() any { b := make([]byte, 0, maxGather+4<<10); return &b }}
 
 func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.corked {
-		c.buf = append(c.buf, p...)
+		*c.buf = append(*c.buf, p...)
 		return len(p), nil
 	}
 	return c.Conn.Write(p)
@@ -51,26 +55,21 @@ func (c *corkConn) Write(p []byte) (int, error) {
 func (c *corkConn) cork() {
 	c.mu.Lock()
 	c.corked = true
+	c.buf = gatherPool.Get().(*[]byte)
 	c.mu.Unlock()
 }
-
-// maxKeptCork bounds the gathering buffer a connection keeps between
-// writes.
-const maxKeptCork = 128 << 10
 
 func (c *corkConn) uncork() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.corked = false
 	var err error
-	if len(c.buf) > 0 {
-		_, err = c.Conn.Write(c.buf)
+	if len(*c.buf) > 0 {
+		_, err = c.Conn.Write(*c.buf)
 	}
-	if cap(c.buf) > maxKeptCork {
-		c.buf = nil
-	} else {
-		c.buf = c.buf[:0]
-	}
+	*c.buf = (*c.buf)[:0]
+	gatherPool.Put(c.buf)
+	c.buf = nil
 	return err
 }
 
@@ -85,16 +84,30 @@ type gatherTLS struct {
 // one record, with nothing to gather.
 const maxRecord = 16 << 10
 
+// maxGather is the most plaintext gathered into one write: larger writes
+// go out in pieces, so that a connection never holds more than one piece
+// and the first bytes leave without waiting for the whole write.
+const maxGather = 64 << 10
+
 func (w gatherTLS) Write(p []byte) (int, error) {
 	if len(p) <= maxRecord {
 		return w.tc.Write(p)
 	}
-	w.cc.cork()
-	n, err := w.tc.Write(p)
-	if uerr := w.cc.uncork(); err == nil {
-		err = uerr
+	written := 0
+	for len(p) > 0 {
+		piece := p[:min(len(p), maxGather)]
+		w.cc.cork()
+		n, err := w.tc.Write(piece)
+		if uerr := w.cc.uncork(); err == nil {
+			err = uerr
+		}
+		written += n
+		if err != nil {
+			return written, err
+		}
+		p = p[len(piece):]
 	}
-	return n, err
+	return written, nil
 }
 
 // connWriter is what the fast server writes answers to on c.

@@ -562,6 +562,11 @@ func (w *fastResponse) WriteHeader(code int) {
 // ends before writing more, the answer gets a Content-Length instead of
 // chunks, as from net/http.
 func (w *fastResponse) Write(p []byte) (int, error) {
+	if w.finished {
+		// The answer is complete on the wire: more bytes would be read
+		// as the start of the next answer.
+		return 0, errAnswerComplete
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -582,6 +587,8 @@ func (w *fastResponse) Write(p []byte) (int, error) {
 	}
 	return w.writeBody(p)
 }
+
+var errAnswerComplete = errors.New("gwserver: write after the answer was completed")
 
 // bodyHold is net/http's bufferBeforeChunkingSize.
 const bodyHold = 2048
@@ -651,6 +658,9 @@ func (w *fastResponse) writeBody(p []byte) (int, error) {
 
 // Flush sends what is buffered, the headers first if not sent yet.
 func (w *fastResponse) Flush() {
+	if w.finished {
+		return
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}

@@ -416,3 +416,29 @@ func TestFastServerWatchKeepsPipelinedOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteAfterCompleteRefused: once a handler has completed its answer
+// (Completer), a later write is refused instead of reaching the client
+// as the start of the next answer.
+func TestWriteAfterCompleteRefused(t *testing.T) {
+	errs := make(chan error, 1)
+	dial := startFast(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "done")
+		w.(http.Flusher).Flush() // chunked: nothing bounds the body
+		w.(Completer).Complete()
+		_, err := io.WriteString(w, "late")
+		w.(http.Flusher).Flush()
+		errs <- err
+	}), false)
+	c := dial()
+	br := bufio.NewReader(c)
+	io.WriteString(c, "GET /a HTTP/1.1\r\nHost: gw\r\n\r\nGET /b HTTP/1.1\r\nHost: gw\r\n\r\n")
+	for _, want := range []string{"done", "done"} {
+		if code, body := readAnswer(t, br, "GET"); code != 200 || body != want {
+			t.Fatalf("got %d %q, want %q", code, body, want)
+		}
+		if err := <-errs; err == nil {
+			t.Fatal("a write after Complete was accepted")
+		}
+	}
+}

@@ -442,3 +442,57 @@ func TestWriteAfterCompleteRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownClosesIdleHandedOverAtOnce: on shutdown, an idle
+// connection that net/http serves is closed at once, while a stream on
+// the fast server still has its grace period.
+func TestShutdownClosesIdleHandedOverAtOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	streaming := make(chan struct{}, 1)
+	srv := New(ctx, Options{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stream" {
+			w.(http.Flusher).Flush()
+			streaming <- struct{}{}
+			<-r.Context().Done()
+			return
+		}
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "ok")
+	}), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute, Logger: slog.New(slog.DiscardHandler), Fast: true})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln, 5*time.Second) }()
+	dial := func() (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		return c, bufio.NewReader(c)
+	}
+	stream, _ := dial()
+	io.WriteString(stream, "GET /stream HTTP/1.1\r\nHost: gw\r\n\r\n")
+	<-streaming
+	idle, br := dial()
+	io.WriteString(idle, "POST /x HTTP/1.1\r\nHost: gw\r\nContent-Length: 2\r\n\r\nhi") // net/http's
+	if code, body := readAnswer(t, br, "POST"); code != 200 || body != "ok" {
+		t.Fatalf("%d %q", code, body)
+	}
+	start := time.Now()
+	cancel()
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("the idle connection got more bytes")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("the idle connection was closed after %v, behind the stream's grace period", d)
+	}
+	stream.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

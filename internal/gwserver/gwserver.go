@@ -127,13 +127,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	ln.Close() // the fast server's accept loop ends
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if fs != nil {
-		fs.shutdown(sctx.Done())
-	}
+	// Both servers wind down at once, so that each has the whole grace
+	// period for its streams.
+	fastDone := make(chan struct{})
+	go func() {
+		defer close(fastDone)
+		if fs != nil {
+			fs.shutdown(sctx.Done())
+		}
+	}()
 	if err := s.Shutdown(sctx); err != nil {
 		// Long streams outlived the grace period; cut them.
 		_ = s.Close()
 	}
+	<-fastDone
 	for range servers {
 		if err := <-errc; failed == nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			failed = err

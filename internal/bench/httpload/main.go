@@ -26,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -46,6 +47,10 @@ type result struct {
 	Bytes    int64   `json:"bytes,omitempty"`
 	Seconds  float64 `json:"seconds,omitempty"`
 	MBps     float64 `json:"mb_per_s,omitempty"`
+	// CPUs is the CPU time (user+system) httpload itself used, warm-up
+	// included, so that a bench can tell the client's share of a saturated
+	// machine from the target's.
+	CPUs float64 `json:"cpu_s"`
 }
 
 func main() {
@@ -93,6 +98,10 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "httpload:", err)
 		os.Exit(1)
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		r.CPUs = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	}
 	_ = json.NewEncoder(os.Stdout).Encode(r)
 }

@@ -196,7 +196,7 @@ func (g *Gateway) admit(r *http.Request, ri *reqInfo) (int, Reason, string) {
 	if ok, why := ri.route.allow(key, p); !ok {
 		return http.StatusForbidden, ReasonForbidden, why
 	}
-	fresh, err := g.replay.claim(r.Context(), tok.replayKey(), g.verifier.expires(tok))
+	fresh, err := g.replay.claim(r.Context(), tok, g.verifier.expires(tok))
 	if err != nil {
 		g.logger.Error("replay check failed", "err", err)
 		return http.StatusServiceUnavailable, ReasonUnavailable, "replay check unavailable"

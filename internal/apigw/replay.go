@@ -15,12 +15,20 @@ var errReplayFull = errors.New("replay cache full")
 
 // replayGuard accepts a token signature once until it expires.
 type replayGuard interface {
-	claim(ctx context.Context, key string, expires time.Time) (bool, error)
+	claim(ctx context.Context, tok *Token, expires time.Time) (bool, error)
 	purge(ctx context.Context) error
 }
 
-// memoryReplay is the single-instance guard: sharded maps of signature to
+// memoryReplay is the single-instance guard: sharded maps of MAC to
 // expiry, swept as they are used.
+//
+// A map entry holds no pointer (a fixed-size MAC and Unix nanoseconds),
+// so the garbage collector never scans the cache: with tokens living up
+// to a minute, a busy gateway keeps a million entries, which as string
+// keys cost every GC cycle a walk over all of them and one allocation
+// per request. The MAC alone is the key: HMAC-SHA256 outputs of distinct
+// (key, message) pairs do not collide in practice, and the payload
+// carries the key id, so a token of one key never blocks another's.
 type memoryReplay struct {
 	seed   maphash.Seed
 	shards [64]replayShard
@@ -30,39 +38,44 @@ type memoryReplay struct {
 
 type replayShard struct {
 	mu        sync.Mutex
-	m         map[string]time.Time
-	lastSweep time.Time
+	m         map[[macLen]byte]int64 // MAC -> expiry, Unix nanoseconds
+	lastSweep int64
 }
 
 func newMemoryReplay(maxEntries int, now func() time.Time) *memoryReplay {
 	r := &memoryReplay{seed: maphash.MakeSeed(), max: max(maxEntries/64, 16), now: now}
 	for i := range r.shards {
-		r.shards[i].m = map[string]time.Time{}
+		r.shards[i].m = map[[macLen]byte]int64{}
 	}
 	return r
 }
 
-func (r *memoryReplay) claim(_ context.Context, key string, expires time.Time) (bool, error) {
-	s := &r.shards[maphash.String(r.seed, key)%uint64(len(r.shards))]
-	now := r.now()
+func (r *memoryReplay) claim(_ context.Context, tok *Token, expires time.Time) (bool, error) {
+	var key [macLen]byte
+	if copy(key[:], tok.mac) != macLen {
+		return false, errors.New("replay check: MAC is not 32 bytes")
+	}
+	// Seeded, so that nobody grinds tokens into one shard.
+	s := &r.shards[maphash.Bytes(r.seed, key[:])%uint64(len(r.shards))]
+	now := r.now().UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if exp, ok := s.m[key]; ok && now.Before(exp) {
+	if exp, ok := s.m[key]; ok && now < exp {
 		return false, nil
 	}
-	if len(s.m) >= r.max || now.Sub(s.lastSweep) > 10*time.Second {
+	if len(s.m) >= r.max || now-s.lastSweep > int64(10*time.Second) {
 		s.sweep(now)
 	}
 	if len(s.m) >= r.max {
 		return false, errReplayFull
 	}
-	s.m[key] = expires
+	s.m[key] = expires.UnixNano()
 	return true, nil
 }
 
-func (s *replayShard) sweep(now time.Time) {
+func (s *replayShard) sweep(now int64) {
 	for k, exp := range s.m {
-		if !now.Before(exp) {
+		if now >= exp {
 			delete(s.m, k)
 		}
 	}
@@ -70,7 +83,7 @@ func (s *replayShard) sweep(now time.Time) {
 }
 
 func (r *memoryReplay) purge(context.Context) error {
-	now := r.now()
+	now := r.now().UnixNano()
 	for i := range r.shards {
 		s := &r.shards[i]
 		s.mu.Lock()
@@ -88,10 +101,10 @@ const storeTimeout = 3 * time.Second
 // storeReplay shares the guard between instances through the store.
 type storeReplay struct{ st store.ReplayStore }
 
-func (r storeReplay) claim(ctx context.Context, key string, expires time.Time) (bool, error) {
+func (r storeReplay) claim(ctx context.Context, tok *Token, expires time.Time) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
-	return r.st.ClaimOnce(ctx, key, expires)
+	return r.st.ClaimOnce(ctx, tok.replayKey(), expires)
 }
 
 // purgeTimeout bounds one sweep of the shared store, so that a hung
@@ -107,7 +120,7 @@ func (r storeReplay) purge(ctx context.Context) error {
 // noReplay is replay protection turned off.
 type noReplay struct{}
 
-func (noReplay) claim(context.Context, string, time.Time) (bool, error) { return true, nil }
+func (noReplay) claim(context.Context, *Token, time.Time) (bool, error) { return true, nil }
 func (noReplay) purge(context.Context) error                            { return nil }
 
 var (

@@ -4,6 +4,7 @@
 //	apigw tokens -id ID -secret HEX -n N [-ttl 50s] > tokens.txt
 //	apigw plainproxy -addr A -upstream URL [-cert C -key K]
 //	apigw rawfloor -addr A -upstream HOST:PORT -secret HEX
+//	apigw epollfloor -addr A -upstream HOST:PORT -secret HEX
 //
 // "gateway" runs the gateway with in-memory replay protection on, as
 // `portcullis serve` would; "tokens" pre-signs N distinct tokens, one a
@@ -52,6 +53,8 @@ func main() {
 		err = plainProxy(os.Args[2:])
 	case "rawfloor":
 		err = rawFloor(os.Args[2:])
+	case "epollfloor":
+		err = epollFloor(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}

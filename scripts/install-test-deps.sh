@@ -29,4 +29,11 @@ if [[ ! -x $gobin/registry ]]; then
 	echo "install-test-deps: go install distribution registry v3"
 	GOFLAGS= go install github.com/distribution/distribution/v3/cmd/registry@v3
 fi
+# docker buildx (BuildKit's client, a docker CLI plugin), built the same
+# way; tests link it into their own DOCKER_CONFIG only, so that the CLI's
+# `docker build` elsewhere stays the classic builder.
+if [[ ! -x $gobin/buildx ]]; then
+	echo "install-test-deps: go install docker buildx"
+	GOFLAGS= go install github.com/docker/buildx/cmd/buildx@v0.19.3
+fi
 echo "install-test-deps: done"

@@ -26,7 +26,7 @@ front of the Docker daemon instead of client certificates. Start with
 	}
 	tok := &cobra.Command{Use: "token", Short: "Engine gateway tokens: create, list, revoke, rotate"}
 	tok.AddCommand(newEngineTokenCreateCmd(a), newEngineTokenListCmd(a), newEngineTokenRevokeCmd(a), newEngineTokenRotateCmd(a))
-	cmd.AddCommand(newEngineInitCmd(a), tok)
+	cmd.AddCommand(newEngineInitCmd(a), tok, newEngineConnectCmd(a))
 	return cmd
 }
 

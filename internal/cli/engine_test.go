@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -342,6 +343,56 @@ func TestEngineInitAgainstGateway(t *testing.T) {
 		t.Fatalf("docker ps without a token: %v\n%s", err, out)
 	}
 
+	// engine connect: the same gateway through a local socket, for clients
+	// that send no HttpHeaders; the token comes from a file.
+	hm := regexp.MustCompile(`host=([^,]+),ca=([^"]+)"`).FindStringSubmatch(m[1])
+	if hm == nil {
+		t.Fatalf("no host and ca in %q", m[1])
+	}
+	tokFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sockDir, err := os.MkdirTemp("", "pcc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(sockDir)
+	sock := filepath.Join(sockDir, "engine.sock")
+	var connOut syncBuf
+	ca := &App{Stdin: strings.NewReader(""), Stdout: &connOut, Stderr: &connOut}
+	croot := NewRoot(ca)
+	croot.SetArgs([]string{"engine", "connect", "--host", hm[1], "--tlscacert", hm[2], "--token-file", tokFile, "--socket", sock})
+	cctx, ccancel := context.WithCancel(context.Background())
+	cdone := make(chan error, 1)
+	go func() { cdone <- croot.ExecuteContext(cctx) }()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(connOut.String(), "export DOCKER_HOST=unix://"+sock); {
+		if time.Now().After(deadline) {
+			t.Fatalf("engine connect did not start:\n%s", connOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	onSocket := exec.Command("docker", "version", "--format", "{{.Server.Os}}")
+	onSocket.Env = append(testenv.CleanDockerEnv(), "DOCKER_HOST=unix://"+sock, "DOCKER_CONFIG="+t.TempDir())
+	if b, err := onSocket.CombinedOutput(); err != nil || strings.TrimSpace(string(b)) != "linux" {
+		t.Fatalf("docker version through engine connect: %v\n%s", err, b)
+	}
+	ccancel()
+	if err := <-cdone; err != nil {
+		t.Fatalf("engine connect: %v", err)
+	}
+	ca.Close()
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Fatalf("socket left behind after engine connect stopped: %v", err)
+	}
+	// A wrong token is refused before the socket is made.
+	if err := os.WriteFile(tokFile, []byte("pce_wrong\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runKeysCLI(t, "engine", "connect", "--host", hm[1], "--tlscacert", hm[2], "--token-file", tokFile, "--socket", sock); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("engine connect with a wrong token: %v", err)
+	}
+
 	out, err = runKeysCLI(t, "--data-dir", dir, "engine", "token", "create", "--name", "viewer", "--policy", "read-only")
 	if err != nil {
 		t.Fatal(err)
@@ -417,4 +468,22 @@ func TestEngineInitNamesTheConfigFile(t *testing.T) {
 	if !strings.Contains(out, "Add this to "+conf) || !strings.Contains(out, "then: portcullis serve --config "+conf) {
 		t.Errorf("with --config %s:\n%s", conf, out)
 	}
+}
+
+// syncBuf is a bytes.Buffer safe for a command writing while the test reads.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -63,7 +63,7 @@ func presentedToken(h http.Header) (string, *httpError) {
 		tok = t
 	}
 	if tok == "" {
-		return "", unauthorized("missing token: send \"Authorization: Bearer <token>\" (docker CLI: HttpHeaders in ~/.docker/config.json)")
+		return "", unauthorized("missing token: send \"Authorization: Bearer <token>\" (docker CLI: HttpHeaders in ~/.docker/config.json; buildx and docker build with BuildKit ignore HttpHeaders: run `portcullis engine connect` and point DOCKER_HOST at its socket)")
 	}
 	if len(tok) > maxTokenLen {
 		return "", unauthorized("token too long")

@@ -374,3 +374,12 @@ func BusyboxTar(path string) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// Buildx returns the docker buildx plugin binary that
+// scripts/install-test-deps.sh builds (or one on PATH as docker-buildx),
+// or fails/skips the test as Require does.
+func Buildx(t testing.TB) string {
+	t.Helper()
+	gopath, _ := exec.Command("go", "env", "GOPATH").Output()
+	return Require(t, filepath.Join(string(bytes.TrimSpace(gopath)), "bin", "buildx"), "docker-buildx")
+}

@@ -364,6 +364,10 @@ func (in *engineInit) print(w io.Writer) {
 	p("  export DOCKER_CUSTOM_HEADERS=\"token=%s\"\n", in.secret)
 	p("Other clients send \"Authorization: Bearer <token>\" or the SOAJS header \"token: <token>\".\n")
 	p("Check with: docker --context portcullis version\n")
+	p("\nbuildx (and docker build where buildx is installed) ignores HttpHeaders; for it, run\n")
+	p("on the client, with the token in a file:\n\n")
+	p("  portcullis engine connect --host %s --tlscacert %s --token-file FILE\n\n", in.endpoint(), in.caPath())
+	p("and point DOCKER_HOST at the socket it prints.\n")
 
 	p("\n== Gateway: portcullis serve ==\n")
 	file := in.cfgFile

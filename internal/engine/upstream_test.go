@@ -16,7 +16,8 @@ import (
 // TestTCPUpstreamWithClientCertificate runs the gateway in front of a
 // daemon that listens on TCP with --tlsverify (port 2376 style): the
 // gateway presents the daemon's client certificate, the docker CLI only a
-// token. Upgrades (run attached, exec -i) cross both TLS hops.
+// token. Upgrades (run attached, run -i, BuildKit's /grpc and /session)
+// cross both TLS hops.
 func TestTCPUpstreamWithClientCertificate(t *testing.T) {
 	testenv.Integration(t)
 	dir := t.TempDir()
@@ -57,6 +58,25 @@ func TestTCPUpstreamWithClientCertificate(t *testing.T) {
 	cmd.Stdin = strings.NewReader("1234567")
 	if out, err := cmd.Output(); err != nil || strings.TrimSpace(string(out)) != "7" {
 		t.Fatalf("docker run -i over a TCP upstream: %q %v", out, err)
+	}
+
+	// BuildKit's /grpc and /session upgrades across both TLS hops, through
+	// the connector (buildx sends no HttpHeaders).
+	if buildx := testenv.Buildx(t); buildx != "" {
+		conn := g.startConnector(t, g.token("builder", "full", time.Time{}))
+		conn.withBuildx(t, buildx)
+		ctxDir := t.TempDir()
+		df := "FROM " + busybox + "\nRUN echo built-over-tcp > /marker\n"
+		if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte(df), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := conn.do(t, "", "buildx", "build", "--network", "none", "--progress", "plain", "-t", "pctcp/built:1", ctxDir)
+		if r.code != 0 {
+			t.Fatalf("buildx build over a TCP upstream: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if out := c.run("run", "--rm", "--network", "none", "pctcp/built:1", "cat", "/marker"); strings.TrimSpace(out) != "built-over-tcp" {
+			t.Fatalf("image built over a TCP upstream: %q", out)
+		}
 	}
 
 	// Without the client certificate the daemon refuses the gateway, and

@@ -36,4 +36,10 @@ if [[ ! -x $gobin/buildx ]]; then
 	echo "install-test-deps: go install docker buildx"
 	GOFLAGS= go install github.com/docker/buildx/cmd/buildx@v0.19.3
 fi
+# docker compose v2, the same way (`go install` names it cmd).
+if [[ ! -x $gobin/docker-compose ]]; then
+	echo "install-test-deps: go install docker compose"
+	GOFLAGS= go install github.com/docker/compose/v2/cmd@v2.29.7
+	mv "$gobin/cmd" "$gobin/docker-compose"
+fi
 echo "install-test-deps: done"

@@ -12,13 +12,16 @@ import (
 
 // withBuildx makes docker buildx available to this client only, so that
 // `docker build` in the other tests stays the classic builder.
-func (c *client) withBuildx(t *testing.T, bin string) {
+func (c *client) withBuildx(t *testing.T, bin string) { c.withPlugin(t, "docker-buildx", bin) }
+
+// withPlugin links a docker CLI plugin into this client's DOCKER_CONFIG.
+func (c *client) withPlugin(t *testing.T, name, bin string) {
 	t.Helper()
 	dir := filepath.Join(c.configDir, "cli-plugins")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(bin, filepath.Join(dir, "docker-buildx")); err != nil {
+	if err := os.Symlink(bin, filepath.Join(dir, name)); err != nil {
 		t.Fatal(err)
 	}
 }

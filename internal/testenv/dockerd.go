@@ -383,3 +383,12 @@ func Buildx(t testing.TB) string {
 	gopath, _ := exec.Command("go", "env", "GOPATH").Output()
 	return Require(t, filepath.Join(string(bytes.TrimSpace(gopath)), "bin", "buildx"), "docker-buildx")
 }
+
+// Compose returns the docker compose v2 plugin binary that
+// scripts/install-test-deps.sh builds, or fails/skips the test as Require
+// does.
+func Compose(t testing.TB) string {
+	t.Helper()
+	gopath, _ := exec.Command("go", "env", "GOPATH").Output()
+	return Require(t, filepath.Join(string(bytes.TrimSpace(gopath)), "bin", "docker-compose"))
+}

@@ -12,8 +12,9 @@ import (
 
 // TestComposeThroughGateway runs a docker compose v2 project through the
 // gateway over TLS with the token in HttpHeaders (compose uses the CLI's
-// own API client, which sends them): up, ps, logs, exec, run, down; and a
-// read-only token that may look but not start anything.
+// own API client, which sends them): up, ps, logs, exec, run, down; a
+// read-only token that may look but not stop anything; and compose build,
+// which is buildx inside and so needs the connector.
 func TestComposeThroughGateway(t *testing.T) {
 	compose := testenv.Compose(t)
 	g := startGateway(t, nil)
@@ -76,5 +77,32 @@ func TestComposeThroughGateway(t *testing.T) {
 	must(dc(t, c, "down", "--timeout", "1"), "down")
 	if r := must(dc(t, c, "ps", "-a", "-q"), "ps -a after down"); strings.TrimSpace(r.stdout) != "" {
 		t.Fatalf("containers left after compose down: %q", r.stdout)
+	}
+
+	// compose build is buildx inside: without the connector the refusal
+	// names it, through the connector the image is built.
+	buildx := testenv.Buildx(t)
+	bdir := t.TempDir()
+	df := "FROM " + busybox + "\nRUN echo composed > /m\n"
+	byml := "services:\n  b:\n    build: {context: ., network: none}\n    image: pccompose/" + project + ":1\n    network_mode: none\n"
+	for name, body := range map[string]string{"Dockerfile": df, "compose.yaml": byml} {
+		if err := os.WriteFile(filepath.Join(bdir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	build := []string{"compose", "-p", project + "b", "-f", filepath.Join(bdir, "compose.yaml"), "build"}
+	c.withBuildx(t, buildx)
+	if r := c.tryIn(t, nil, nil, build...); r.code == 0 || !strings.Contains(r.stderr, "portcullis engine connect") {
+		t.Fatalf("compose build with HttpHeaders only: exit %d: %s", r.code, r.stderr)
+	}
+	conn := g.startConnector(t, g.token(uniqueName("composeb"), "full", time.Time{}))
+	conn.withPlugin(t, "docker-compose", compose)
+	conn.withBuildx(t, buildx)
+	if r := conn.do(t, "", build...); r.code != 0 {
+		t.Fatalf("compose build through the connector: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	t.Cleanup(func() { c.tryIn(t, nil, nil, "rmi", "-f", "pccompose/"+project+":1") })
+	if out := c.run("run", "--rm", "--network", "none", "pccompose/"+project+":1", "cat", "/m"); strings.TrimSpace(out) != "composed" {
+		t.Fatalf("image from compose build: %q", out)
 	}
 }

@@ -247,6 +247,57 @@ func TestCLISweep(t *testing.T) {
 		fails(t, c.same(t, "update", "--memory", "64m", "pc-no-such-container"), "No such container")
 	})
 
+	t.Run("cp pause restart stats diff", func(t *testing.T) {
+		n := container("sweepcp")
+		c.ok(t, "run", "-d", "--name", n, busybox, "sh", "-c", "mkdir -p /work; echo inside > /work/in.txt; echo ready; exec sleep 300")
+		c.waitFor(t, n, "ready")
+		// Into the container (PUT archive, a tar body) and back out (GET
+		// archive), a file and a directory.
+		dir := t.TempDir()
+		payload := make([]byte, 3<<20)
+		if _, err := rand.Read(payload); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "payload.bin"), payload, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c.ok(t, "cp", filepath.Join(dir, "payload.bin"), n+":/work/payload.bin")
+		if out := c.ok(t, "exec", n, "sha256sum", "/work/payload.bin"); !strings.HasPrefix(out, sha256Hex(payload)) {
+			t.Fatalf("sha256 in the container after docker cp in: %q", out)
+		}
+		back := filepath.Join(dir, "back")
+		c.ok(t, "cp", n+":/work", back)
+		for name, want := range map[string][]byte{"payload.bin": payload, "in.txt": []byte("inside\n")} {
+			got, err := os.ReadFile(filepath.Join(back, name))
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("docker cp out: %s: %v (%d bytes, want %d)", name, err, len(got), len(want))
+			}
+		}
+		fails(t, c.same(t, "cp", n+":/no/such/file", dir), "Could not find the file")
+		if out := c.ok(t, "diff", n); !strings.Contains(out, "A /work") {
+			t.Fatalf("docker diff: %q", out)
+		}
+		if out := c.ok(t, "top", n); !strings.Contains(out, "sleep 300") {
+			t.Fatalf("docker top: %q", out)
+		}
+		c.ok(t, "pause", n)
+		if out := c.ok(t, "inspect", "--format", "{{.State.Status}}", n); out != "paused\n" {
+			t.Fatalf("state after docker pause: %q", out)
+		}
+		c.ok(t, "unpause", n)
+		if out := c.ok(t, "stats", "--no-stream", "--format", "{{.Name}}", n); out != n+"\n" {
+			t.Fatalf("docker stats --no-stream: %q", out)
+		}
+		before := c.ok(t, "inspect", "--format", "{{.State.StartedAt}}", n)
+		c.ok(t, "restart", "-t", "1", n)
+		if after := c.ok(t, "inspect", "--format", "{{.State.Running}} {{.State.StartedAt}}", n); !strings.HasPrefix(after, "true ") || strings.TrimPrefix(after, "true ") == before {
+			t.Fatalf("after docker restart: %q (started before: %q)", after, before)
+		}
+		if out := c.ok(t, "system", "df"); !strings.Contains(out, "Containers") {
+			t.Fatalf("docker system df: %q", out)
+		}
+	})
+
 	t.Run("commit tag rmi", func(t *testing.T) {
 		n, user := container("sweepcommit"), container("sweepuser")
 		ref, ref2 := image("sweepcommit"), image("sweeptag")

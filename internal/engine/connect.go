@@ -83,8 +83,6 @@ func NewConnector(opts ConnectOptions) (*Connector, error) {
 			// The connector's token is the only one the gateway sees.
 			pr.Out.Header.Del("Token")
 			pr.Out.Header.Set("Authorization", "Bearer "+c.token)
-			// Not a proxy hop the daemon needs to know about.
-			pr.Out.Header.Del("X-Forwarded-For")
 		},
 		Transport:     tr,
 		FlushInterval: -1, // logs -f, events and stats arrive as sent

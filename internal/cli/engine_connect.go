@@ -45,13 +45,8 @@ with the token: it is made mode 0600 in a directory of mode 0700.
 				caFile = filepath.Join(os.Getenv("DOCKER_CERT_PATH"), "ca.pem")
 			}
 			if caFile != "" {
-				pem, err := os.ReadFile(caFile)
-				if err != nil {
+				if roots, err = engine.LoadCAPool(caFile); err != nil {
 					return fmt.Errorf("--tlscacert: %w", err)
-				}
-				roots = x509.NewCertPool()
-				if !roots.AppendCertsFromPEM(pem) {
-					return fmt.Errorf("--tlscacert %s: no PEM certificate in it", caFile)
 				}
 			}
 			if socket == "" {

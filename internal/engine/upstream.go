@@ -80,13 +80,9 @@ func directDialer(cfg config.EngineConfig) func(context.Context) (net.Conn, erro
 func upstreamTLS(c config.EngineUpstreamTLS) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName, NextProtos: []string{"http/1.1"}}
 	if c.CA != "" {
-		pem, err := os.ReadFile(c.CA)
+		pool, err := LoadCAPool(c.CA)
 		if err != nil {
 			return nil, fmt.Errorf("engine upstream CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("engine upstream CA %s: no certificate found", c.CA)
 		}
 		tc.RootCAs = pool
 	}
@@ -110,3 +106,16 @@ func newBufferPool() *bufferPool {
 
 func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
 func (b *bufferPool) Put(x []byte) { b.p.Put(&x) }
+
+// LoadCAPool reads the PEM certificates in path into a pool.
+func LoadCAPool(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no PEM certificate in it", path)
+	}
+	return pool, nil
+}

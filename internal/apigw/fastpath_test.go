@@ -165,20 +165,6 @@ func (a rawAnswer) String() string {
 	return fmt.Sprintf("interim %q\nstatus %d\nheader %q\nbody %q\ntrailer %q", a.interim, a.status, a.header, a.body, a.trailer)
 }
 
-func sortedLines(h http.Header, skip ...string) []string {
-	var lines []string
-	for k, vv := range h {
-		if slices.Contains(skip, k) {
-			continue
-		}
-		for _, v := range vv {
-			lines = append(lines, k+": "+v)
-		}
-	}
-	slices.Sort(lines)
-	return lines
-}
-
 // rawRequest sends req verbatim on a new connection and reads the answer.
 func rawRequest(t *testing.T, addr, req string) rawAnswer {
 	t.Helper()

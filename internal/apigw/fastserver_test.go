@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/config"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // wireAnswer is one answer as the client's connection carried it.
@@ -52,7 +54,7 @@ func readAnswers(br *bufio.Reader, methods []string) []wireAnswer {
 				return append(out, wireAnswer{status: -1, body: err.Error()})
 			}
 			if resp.StatusCode >= 100 && resp.StatusCode < 200 {
-				a.interim = append(a.interim, fmt.Sprint(resp.StatusCode, sortedLines(resp.Header)))
+				a.interim = append(a.interim, fmt.Sprint(resp.StatusCode, testenv.HeaderLines(resp.Header)))
 				continue
 			}
 			body, err := io.ReadAll(resp.Body)
@@ -60,8 +62,8 @@ func readAnswers(br *bufio.Reader, methods []string) []wireAnswer {
 				body = []byte("read error: " + err.Error())
 			}
 			a.status, a.body = resp.StatusCode, string(body)
-			a.header = sortedLines(resp.Header, "Date")
-			a.trailer = sortedLines(resp.Trailer)
+			a.header = testenv.HeaderLines(resp.Header, "Date")
+			a.trailer = testenv.HeaderLines(resp.Trailer)
 			a.framing = fmt.Sprintf("te=%v cl=%d close=%v", resp.TransferEncoding, resp.ContentLength, resp.Close)
 			break
 		}

@@ -1,7 +1,6 @@
 package apigw
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -21,11 +20,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/config"
+	"github.com/portcullis/portcullis/internal/testenv"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -123,24 +122,6 @@ func detRand(seed uint64) io.Reader {
 	return rand.NewChaCha8(s)
 }
 
-// lockedBuffer collects log output from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // testGW is a running gateway.
 type testGW struct {
 	gw     *Gateway
@@ -148,7 +129,7 @@ type testGW struct {
 	port   int
 	caFile string
 	client *http.Client
-	logs   *lockedBuffer
+	logs   *testenv.Buffer
 	reg    *prometheus.Registry
 	dir    string
 }
@@ -183,7 +164,7 @@ func startGW(t *testing.T, o gwOpts) *testGW {
 	if err != nil {
 		t.Fatalf("config:\n%s\n%v", doc, err)
 	}
-	logs := &lockedBuffer{}
+	logs := &testenv.Buffer{}
 	reg := prometheus.NewRegistry()
 	d := o.deps
 	d.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -1,7 +1,6 @@
 package apigw_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -43,23 +41,6 @@ func TestSIGHUPServeChild(t *testing.T) {
 		os.Exit(2)
 	}
 	os.Exit(0)
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestKeysFileSIGHUP runs `portcullis serve` with the API-key gateway and
@@ -121,7 +102,7 @@ api_gateway:
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuf{}
+	logs := &testenv.Buffer{}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestSIGHUPServeChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), sighupChildEnv+"="+cfgPath)
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -212,7 +193,7 @@ api_gateway:
 }
 
 // waitLog waits until s appears n times in the output.
-func waitLog(t *testing.T, logs *syncBuf, s string, n int) {
+func waitLog(t *testing.T, logs *testenv.Buffer, s string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for strings.Count(logs.String(), s) < n {

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -359,7 +358,7 @@ func TestEngineInitAgainstGateway(t *testing.T) {
 	}
 	defer os.RemoveAll(sockDir)
 	sock := filepath.Join(sockDir, "engine.sock")
-	var connOut syncBuf
+	var connOut testenv.Buffer
 	ca := &App{Stdin: strings.NewReader(""), Stdout: &connOut, Stderr: &connOut}
 	croot := NewRoot(ca)
 	croot.SetArgs([]string{"engine", "connect", "--host", hm[1], "--tlscacert", hm[2], "--token-file", tokFile, "--socket", sock})
@@ -468,22 +467,4 @@ func TestEngineInitNamesTheConfigFile(t *testing.T) {
 	if !strings.Contains(out, "Add this to "+conf) || !strings.Contains(out, "then: portcullis serve --config "+conf) {
 		t.Errorf("with --config %s:\n%s", conf, out)
 	}
-}
-
-// syncBuf is a bytes.Buffer safe for a command writing while the test reads.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

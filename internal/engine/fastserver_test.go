@@ -6,10 +6,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // TestClientGoneEndsSilentStream: a client that leaves a stream with
@@ -114,7 +115,7 @@ func exchange(t *testing.T, addr, data string, methods []string) string {
 		}
 		body, err := io.ReadAll(resp.Body)
 		fmt.Fprintf(&b, "%d te=%v cl=%d close=%v\n%s\nbody %q err %v\n", resp.StatusCode, resp.TransferEncoding,
-			resp.ContentLength, resp.Close, strings.Join(headerLines(resp.Header, "Date"), "\n"), body, err)
+			resp.ContentLength, resp.Close, strings.Join(testenv.HeaderLines(resp.Header, "Date"), "\n"), body, err)
 		if err != nil {
 			return b.String()
 		}
@@ -123,18 +124,4 @@ func exchange(t *testing.T, addr, data string, methods []string) string {
 	_, err = br.ReadByte()
 	fmt.Fprintf(&b, "then: closed=%v", err == io.EOF)
 	return b.String()
-}
-
-func headerLines(h http.Header, skip ...string) []string {
-	var lines []string
-	for k, vv := range h {
-		if slices.Contains(skip, k) {
-			continue
-		}
-		for _, v := range vv {
-			lines = append(lines, k+": "+v)
-		}
-	}
-	slices.Sort(lines)
-	return lines
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/portcullis/portcullis/internal/config"
 	"github.com/portcullis/portcullis/internal/engine"
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // headerUpstream is a stand-in daemon on loopback HTTP that records the
@@ -88,7 +89,7 @@ func (u *headerUpstream) dumpSince(n int) string {
 	defer u.mu.Unlock()
 	var b strings.Builder
 	for _, h := range u.seen[n:] {
-		b.WriteString(strings.Join(headerLines(h), "\n") + "\n--\n")
+		b.WriteString(strings.Join(testenv.HeaderLines(h), "\n") + "\n--\n")
 	}
 	return b.String()
 }
@@ -323,7 +324,7 @@ func TestInsecureHTTPWarns(t *testing.T) {
 	ec := cfg.Engine
 	ec.Insecure, ec.TLSCert, ec.TLSKey = true, "", ""
 	ec.Upstream, ec.TokenEnv = "http://127.0.0.1:1", "-"
-	var logs syncBuffer
+	var logs testenv.Buffer
 	g, err := engine.New(ec, nil, slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	if err != nil {
 		t.Fatal(err)

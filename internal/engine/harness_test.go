@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,24 +28,6 @@ import (
 
 const busybox = "pcbusybox:1"
 
-// syncBuffer is a log sink shared by the gateway's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // gw is a gateway over TLS in front of the shared test dockerd.
 type gw struct {
 	t       *testing.T
@@ -56,7 +37,7 @@ type gw struct {
 	addr    string
 	certDir string // holds ca.pem only, as a client's DOCKER_CERT_PATH
 	pool    *x509.CertPool
-	logs    *syncBuffer
+	logs    *testenv.Buffer
 	reg     *prometheus.Registry
 }
 
@@ -104,7 +85,7 @@ func startGatewayOn(t *testing.T, d *testenv.Dockerd, mutate func(*config.Engine
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	reg := prometheus.NewRegistry()
 	g, err := engine.New(ec, st, logger, reg)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // echoHandler answers with what it saw of the request; the query picks
@@ -17,7 +19,7 @@ import (
 var echoHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	desc := fmt.Sprintf("%s %q %s host=%q close=%v body=%q err=%v\n%s", r.Method, r.URL.String(), r.Proto, r.Host,
-		r.Close, body, err != nil, strings.Join(sortedLines(withoutConnection(r.Header)), "\n"))
+		r.Close, body, err != nil, strings.Join(testenv.HeaderLines(withoutConnection(r.Header)), "\n"))
 	if strings.Contains(r.URL.RawQuery, "big") {
 		desc += strings.Repeat(".", 3000) // past what is held back
 	}
@@ -62,7 +64,7 @@ func exchangeRaw(t *testing.T, dial func(testing.TB) net.Conn, data []byte) stri
 		}
 		body, err := io.ReadAll(resp.Body)
 		fmt.Fprintf(&b, "%s %d te=%v cl=%d close=%v\n%s\nbody %q err=%v\n", resp.Proto, resp.StatusCode, resp.TransferEncoding,
-			resp.ContentLength, resp.Close, strings.Join(sortedLines(withoutDate(resp.Header)), "\n"), body, err != nil)
+			resp.ContentLength, resp.Close, strings.Join(testenv.HeaderLines(withoutDate(resp.Header)), "\n"), body, err != nil)
 		if err != nil {
 			break
 		}

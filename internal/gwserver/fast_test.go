@@ -13,25 +13,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-)
 
-// sortedLines lists h as "Key: value" lines, sorted.
-func sortedLines(h http.Header) []string {
-	var lines []string
-	for k, vv := range h {
-		for _, v := range vv {
-			lines = append(lines, k+": "+v)
-		}
-	}
-	slices.Sort(lines)
-	return lines
-}
+	"github.com/portcullis/portcullis/internal/testenv"
+)
 
 // FuzzParseHead: whatever head the fast server takes, net/http reads the
 // same way (method, target, version, host, headers, keep-alive); the
@@ -69,8 +58,8 @@ func FuzzParseHead(f *testing.F) {
 		}
 		wh := want.Header.Clone()
 		delete(wh, "Connection")
-		if fmt.Sprint(sortedLines(r.Header)) != fmt.Sprint(sortedLines(wh)) {
-			t.Fatalf("%q: headers %q, net/http %q", head, sortedLines(r.Header), sortedLines(wh))
+		if fmt.Sprint(testenv.HeaderLines(r.Header)) != fmt.Sprint(testenv.HeaderLines(wh)) {
+			t.Fatalf("%q: headers %q, net/http %q", head, testenv.HeaderLines(r.Header), testenv.HeaderLines(wh))
 		}
 		if keep == want.Close {
 			t.Fatalf("%q: keep-alive %v, net/http close %v", head, keep, want.Close)
@@ -174,9 +163,7 @@ func TestFastServerNoticesClientGone(t *testing.T) {
 				}
 			}), tlsOn)
 			c := dial()
-			if _, err := io.WriteString(c, "GET /follow HTTP/1.1\r\nHost: gw\r\n\r\n"); err != nil {
-				t.Fatal(err)
-			}
+			writeAll(t, c, "GET /follow HTTP/1.1\r\nHost: gw\r\n\r\n")
 			<-started
 			time.Sleep(100 * time.Millisecond) // past WatchAfter
 			c.Close()
@@ -209,29 +196,23 @@ func TestFastServerWatchKeepsConnection(t *testing.T) {
 			}), tlsOn)
 			c := dial()
 			br := bufio.NewReader(c)
-			send := func(s string) {
-				t.Helper()
-				if _, err := io.WriteString(c, s); err != nil {
-					t.Fatal(err)
-				}
-			}
-			send("GET /one?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\n")
+			writeAll(t, c, "GET /one?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\n")
 			time.Sleep(60 * time.Millisecond) // the watch is reading now
-			send("GET /two?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\nGET /three HTTP/1.1\r\nHost: gw\r\n\r\n")
+			writeAll(t, c, "GET /two?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\nGET /three HTTP/1.1\r\nHost: gw\r\n\r\n")
 			for _, want := range []string{`GET /one ""`, `GET /two ""`, `GET /three ""`} {
 				if code, body := readAnswer(t, br, "GET"); code != 200 || body != want {
 					t.Fatalf("got %d %q, want %q", code, body, want)
 				}
 			}
-			send("GET /four?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\n")
+			writeAll(t, c, "GET /four?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\n")
 			time.Sleep(60 * time.Millisecond)
-			send("POST /five HTTP/1.1\r\nHost: gw\r\nContent-Length: 5\r\n\r\nhello")
+			writeAll(t, c, "POST /five HTTP/1.1\r\nHost: gw\r\nContent-Length: 5\r\n\r\nhello")
 			for _, want := range []struct{ m, body string }{{"GET", `GET /four ""`}, {"POST", `POST /five "hello"`}} {
 				if code, body := readAnswer(t, br, want.m); code != 200 || body != want.body {
 					t.Fatalf("got %d %q, want %q", code, body, want.body)
 				}
 			}
-			send("GET /six HTTP/1.1\r\nHost: gw\r\n\r\n")
+			writeAll(t, c, "GET /six HTTP/1.1\r\nHost: gw\r\n\r\n")
 			if code, body := readAnswer(t, br, "GET"); code != 200 || body != `GET /six ""` {
 				t.Fatalf("got %d %q", code, body)
 			}
@@ -272,9 +253,7 @@ func TestFastServerSurvivesTemporaryAcceptErrors(t *testing.T) {
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: gw\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
+	writeAll(t, c, "GET / HTTP/1.1\r\nHost: gw\r\n\r\n")
 	if code, body := readAnswer(t, bufio.NewReader(c), "GET"); code != 200 || body != "ok" {
 		t.Fatalf("got %d %q", code, body)
 	}
@@ -311,9 +290,7 @@ func TestServerNoticesPipelinedClientGone(t *testing.T) {
 					}
 				}), tlsOn, fast)
 				c := dial(t)
-				if _, err := io.WriteString(c, "GET /follow HTTP/1.1\r\nHost: gw\r\n\r\nGET /next HTTP/1.1\r\nHost: gw\r\n\r\n"); err != nil {
-					t.Fatal(err)
-				}
+				writeAll(t, c, "GET /follow HTTP/1.1\r\nHost: gw\r\n\r\nGET /next HTTP/1.1\r\nHost: gw\r\n\r\n")
 				<-started
 				time.Sleep(100 * time.Millisecond) // past WatchAfter
 				c.Close()
@@ -347,9 +324,7 @@ func TestFastServerShutdownEndsUnwatchedRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := io.WriteString(c, "GET /follow HTTP/1.1\r\nHost: gw\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
+	writeAll(t, c, "GET /follow HTTP/1.1\r\nHost: gw\r\n\r\n")
 	<-started
 	cancel()
 	select {
@@ -369,9 +344,7 @@ func TestFastServerSniffsAsNetHTTP(t *testing.T) {
 	var types []string
 	for _, fast := range []bool{false, true} {
 		c := startServer(t, h, false, fast)(t)
-		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: gw\r\n\r\n"); err != nil {
-			t.Fatal(err)
-		}
+		writeAll(t, c, "GET / HTTP/1.1\r\nHost: gw\r\n\r\n")
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -399,15 +372,9 @@ func TestFastServerWatchKeepsPipelinedOrder(t *testing.T) {
 			}), tlsOn)
 			c := dial()
 			br := bufio.NewReader(c)
-			send := func(s string) {
-				t.Helper()
-				if _, err := io.WriteString(c, s); err != nil {
-					t.Fatal(err)
-				}
-			}
-			send("GET /one?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\nGET /two?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\nGET /three?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\n")
+			writeAll(t, c, "GET /one?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\nGET /two?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\nGET /three?slow=1 HTTP/1.1\r\nHost: gw\r\n\r\n")
 			time.Sleep(60 * time.Millisecond) // the watch of /one is reading
-			send("GET /four HTTP/1.1\r\nHost: gw\r\n\r\nPOST /five HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n\r\nGET /six HTTP/1.1\r\nHost: gw\r\n\r\n")
+			writeAll(t, c, "GET /four HTTP/1.1\r\nHost: gw\r\n\r\nPOST /five HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n\r\nGET /six HTTP/1.1\r\nHost: gw\r\n\r\n")
 			for _, want := range []string{"GET /one", "GET /two", "GET /three", "GET /four", "POST /five", "GET /six"} {
 				if code, body := readAnswer(t, br, strings.Fields(want)[0]); code != 200 || body != want {
 					t.Fatalf("got %d %q, want %q", code, body, want)
@@ -493,6 +460,14 @@ func TestShutdownClosesIdleHandedOverAtOnce(t *testing.T) {
 	}
 	stream.Close()
 	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeAll sends s on c, failing the test if it cannot.
+func writeAll(t testing.TB, c net.Conn, s string) {
+	t.Helper()
+	if _, err := io.WriteString(c, s); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -25,14 +25,14 @@ type Redis struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
-	logs *lockedBuffer
+	logs *Buffer
 }
 
 // StartRedis starts redis-server for t; it stops when t ends.
 func StartRedis(t testing.TB) *Redis {
 	t.Helper()
 	bin := Require(t, "redis-server", "/usr/bin/redis-server")
-	r := &Redis{t: t, bin: bin, dir: t.TempDir(), Password: "test-redis-password", logs: &lockedBuffer{}}
+	r := &Redis{t: t, bin: bin, dir: t.TempDir(), Password: "test-redis-password", logs: &Buffer{}}
 	r.Addr = Addr(FreePort(t))
 	r.URL = fmt.Sprintf("redis://:%s@%s/0", r.Password, r.Addr)
 	t.Cleanup(r.Stop)

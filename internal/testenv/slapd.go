@@ -48,7 +48,7 @@ type Slapd struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
-	logs *lockedBuffer
+	logs *Buffer
 }
 
 const slapdConf = `include /etc/ldap/schema/core.schema
@@ -112,7 +112,7 @@ func StartSlapd(t testing.TB, opts SlapdOptions) *Slapd {
 		bin:          bin,
 		dir:          dir,
 		conf:         filepath.Join(dir, "slapd.conf"),
-		logs:         &lockedBuffer{},
+		logs:         &Buffer{},
 	}
 	if err := os.WriteFile(s.CAFile, ca.CertPEM, 0o644); err != nil {
 		t.Fatal(err)

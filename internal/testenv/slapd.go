@@ -2,7 +2,9 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,11 +126,19 @@ func StartSlapd(t testing.TB, opts SlapdOptions) *Slapd {
 	if err := os.WriteFile(s.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p1, p2 := FreePort(t), FreePort(t)
-	s.ldapAdr, s.ldapsAd = Addr(p1), Addr(p2)
-	s.URL, s.LDAPSURL = "ldap://"+s.ldapAdr, "ldaps://"+s.ldapsAd
 	t.Cleanup(s.Stop)
-	s.Start()
+	for attempt := 1; ; attempt++ {
+		p1, p2 := FreePort(t), FreePort(t)
+		s.ldapAdr, s.ldapsAd = Addr(p1), Addr(p2)
+		s.URL, s.LDAPSURL = "ldap://"+s.ldapAdr, "ldaps://"+s.ldapsAd
+		err := s.start()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errSlapdExited) || attempt == 3 {
+			t.Fatal(err)
+		}
+	}
 	if opts.LDIF != "" {
 		s.run(ldapadd, "-f", opts.LDIF)
 	}
@@ -139,27 +149,50 @@ func StartSlapd(t testing.TB, opts SlapdOptions) *Slapd {
 // when slapd is running.
 func (s *Slapd) Start() {
 	s.t.Helper()
+	if err := s.start(); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// errSlapdExited: slapd ended before it listened, as it does when another
+// process took one of its ports after FreePort chose it.
+var errSlapdExited = errors.New("slapd exited before listening")
+
+func (s *Slapd) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd != nil {
-		return
+		return nil
 	}
 	cmd := exec.Command(s.bin, "-f", s.conf, "-h", s.URL+"/ "+s.LDAPSURL+"/", "-d", "0")
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("start slapd: %v", err)
+		return fmt.Errorf("start slapd: %w", err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
 	s.cmd, s.done = cmd, done
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
+	deadline := time.Now().Add(30 * time.Second)
 	for _, a := range []string{s.ldapAdr, s.ldapsAd} {
-		if err := WaitTCP(ctx, a, 15*time.Second); err != nil {
-			s.t.Fatalf("slapd did not listen on %s: %v\n%s", a, err, s.logs.String())
+		for {
+			c, err := net.DialTimeout("tcp", a, 200*time.Millisecond)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case <-done:
+				s.cmd, s.done = nil, nil
+				return fmt.Errorf("%w on %s (%v)\n%s", errSlapdExited, a, cmd.ProcessState, s.logs.String())
+			case <-time.After(50 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("slapd did not listen on %s within 30s: %v\n%s", a, err, s.logs.String())
+			}
 		}
 	}
+	return nil
 }
 
 // Stop stops slapd; the data stays for Start. It is a no-op when slapd is
